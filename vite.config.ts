@@ -1,0 +1,110 @@
+// One config for the app (Vite) and every test project (Vitest).
+//
+// App: index.html at the root loads src/main.ts; `npm start` serves it on 127.0.0.1:5173.
+// Tests: four Vitest projects, run separately by scripts/test-all.mjs:
+//   unit     – Node, fast tests of pure code (test/**, except the three below)
+//   scenario – Node, scripted cluster scenarios with golden traces (test/scenario/**)
+//   sim      – Node, the deterministic simulator; long runs, hence the big timeout (test/sim/**)
+//   browser  – real headless Chromium via Playwright (test/browser/**): IndexedDB, Web Locks,
+//              WebRTC and the UI are never mocked there.
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
+
+// This machine has no internet and nothing may download a browser: Playwright launches the
+// system Chromium installed by apt (.ci/run installs it on a fresh machine).
+const chromiumExecutablePath = '/usr/bin/chromium';
+
+// Flags for headless Chromium in tests. The last two are always kept: mDNS ICE candidates
+// (`*.local`) cannot be resolved here, and the resolver rules make any name other than
+// 127.0.0.1/localhost fail fast instead of waiting on a DNS lookup that never answers.
+const chromiumArgs = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost',
+];
+
+export default defineConfig({
+  // App build: index.html at the root is the entry; it loads /src/main.ts.
+  publicDir: 'public',
+  build: {
+    outDir: 'dist',
+    target: 'es2022',
+    sourcemap: true,
+  },
+  server: {
+    host: '127.0.0.1',
+    port: 5173,
+    strictPort: true,
+    // Later: a plugin serving the WebSocket signaling relay on `/signal` (room pub/sub, see
+    // DESIGN.md §4) is added to `plugins` so `npm start` serves the app and the relay together.
+  },
+  preview: {
+    host: '127.0.0.1',
+    port: 4173,
+    strictPort: true,
+  },
+
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          environment: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/scenario/**', 'test/sim/**', 'test/browser/**', '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'scenario',
+          environment: 'node',
+          include: ['test/scenario/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'sim',
+          environment: 'node',
+          include: ['test/sim/**/*.test.ts'],
+          // Simulator runs explore many seeds; a run is bounded by its own step budget, this is
+          // only the backstop.
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 30_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            // The tester page is served on loopback. Vitest's default port (63315) is strict, so a
+            // second browser run on the same machine (another engineer, an e2e suite) would fail
+            // with "port in use"; let it move to the next free port instead.
+            api: { host: '127.0.0.1', strictPort: false },
+            provider: playwright({
+              launchOptions: {
+                executablePath: chromiumExecutablePath,
+                args: chromiumArgs,
+              },
+            }),
+            instances: [{ browser: 'chromium' }],
+            screenshotFailures: false,
+          },
+        },
+      },
+    ],
+  },
+});
