@@ -1,0 +1,645 @@
+// RaftNode is the one place that wires the Raft core to storage, transport
+// and time. It runs the Ready loop in the order the core prescribes:
+//
+//   persist (one atomic write) → send → apply → advance
+//
+// with one exception etcd-io/raft allows: a leader sends its messages before
+// its own write completes (thesis §10.2.1), because it counts itself toward
+// a commit only in a later Ready, after this one is durable.
+//
+// Storage may be synchronous (memory: tests and the simulator stay
+// deterministic and run without promises) or asynchronous (IndexedDB). While
+// a write is in flight, messages and ticks are still stepped into the core;
+// only the next Ready waits.
+import {
+  EntryType,
+  MemoryStorage,
+  NONE,
+  RaftError,
+  RawNode,
+  decodeConfChange,
+  emptyConfState,
+  logIndex,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type LogIndex,
+  type Message,
+  type NodeId,
+  type Raft,
+  type RaftConfig,
+  type Ready,
+  type Rng,
+  type Snapshot,
+  type StateType,
+} from '../raft/index.js';
+import type { DurableStorage, LoadedState } from '../storage/durable-storage.js';
+import type { Transport, TransportStats } from '../transport/transport.js';
+import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { NoQuorumError, NodeError, ProposalRefusedError, StoppedError, TimeoutError } from './errors.js';
+
+/**
+ * Applier is the replicated state machine behind a RaftNode. It must be
+ * deterministic: every peer applies the same entries in the same order and
+ * must reach the same state.
+ */
+export interface Applier {
+  /** apply applies one committed payload; the result goes to the proposer's callback. */
+  apply(index: LogIndex, payload: Uint8Array): unknown;
+  /** snapshot serializes the whole state as of the last applied entry. */
+  snapshot(): Uint8Array;
+  /** restore replaces the whole state with a snapshot's data (empty data = initial state). */
+  restore(data: Uint8Array, index: LogIndex): void;
+}
+
+export interface RaftNodeConfig {
+  readonly id: NodeId;
+  readonly durable: DurableStorage;
+  readonly transport: Transport;
+  readonly applier: Applier;
+  readonly rng: Rng;
+  /** raft: core settings (electionTicks, heartbeatTicks, limits...). */
+  readonly raft?: Partial<Omit<RaftConfig, 'id' | 'storage' | 'rng' | 'applied'>>;
+  /** bootstrap: founding voters, used only when storage is empty. Other peers start empty and join. */
+  readonly bootstrap?: readonly NodeId[];
+  /** requestTimeoutTicks: proposals and reads fail with TimeoutError / NoQuorumError after this long. */
+  readonly requestTimeoutTicks?: number;
+  /** snapshotEntries: take a snapshot after this many entries applied since the last one. */
+  readonly snapshotEntries?: number;
+  /** snapshotCatchUpEntries: entries kept before a snapshot's index for slow followers. */
+  readonly snapshotCatchUpEntries?: number;
+  /** testing: mutants for the simulator ('stale-read' answers reads without ReadIndex). */
+  readonly mutant?: 'stale-read';
+  /** raftFactory: build the core (the simulator injects mutants). */
+  readonly raftFactory?: (config: RaftConfig) => Raft;
+  /** onError: storage failure or broken invariant; the node has stopped. */
+  readonly onError?: (err: unknown) => void;
+  /** onRoleChange: called when this peer's role or known leader changes. */
+  readonly onRoleChange?: (role: StateType, leader: NodeId, term: number) => void;
+  /** onApplied: called after each batch of committed entries is applied. */
+  readonly onApplied?: (applied: LogIndex) => void;
+}
+
+export const raftNodeDefaults = {
+  requestTimeoutTicks: 100,
+  snapshotEntries: 10_000,
+  snapshotCatchUpEntries: 1_000,
+} as const;
+
+/** MemberStatus is one member as this peer sees it. */
+export interface MemberStatus {
+  readonly id: NodeId;
+  readonly role: 'voter' | 'learner';
+  /** healthy: heard from within an election timeout (always true for self). */
+  readonly healthy: boolean;
+  /** lastHeardTicks: ticks since a message from it arrived (0 for self). */
+  readonly lastHeardTicks: number;
+  /** match: its acknowledged log index, known on the leader only (-1 elsewhere). */
+  readonly match: number;
+  /** lag: entries it is behind the leader's last index, on the leader only (-1 elsewhere). */
+  readonly lag: number;
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly role: StateType;
+  readonly term: number;
+  readonly leader: NodeId;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  readonly config: ConfState;
+  readonly members: readonly MemberStatus[];
+  /** quorum: this peer is connected to a leader that has a quorum (or is that leader). */
+  readonly quorum: boolean;
+  readonly isLearner: boolean;
+  readonly transport: TransportStats;
+  readonly nowTick: number;
+}
+
+type Callback<T> = (err: Error | undefined, result?: T) => void;
+
+interface PendingProposal {
+  readonly cb: Callback<unknown>;
+  readonly deadline: number;
+  /** data is kept while the proposal waits for a leader, then released. */
+  data?: Uint8Array;
+  kind: 'normal' | 'conf';
+  cc?: ConfChange;
+}
+
+interface PendingRead {
+  readonly cb: Callback<void>;
+  readonly deadline: number;
+}
+
+/** RaftNode runs one Raft peer. Construct with `RaftNode.open` (async storage) or `new RaftNode(cfg, loaded)`. */
+export class RaftNode {
+  readonly id: NodeId;
+  readonly rawNode: RawNode;
+  readonly memStorage = new MemoryStorage();
+  private readonly cfg: RaftNodeConfig;
+  private readonly requestTimeoutTicks: number;
+  private readonly snapshotEntries: number;
+  private readonly snapshotCatchUpEntries: number;
+  private nowTick = 0;
+  private seq = 0;
+  private readonly proposals = new Map<number, PendingProposal>();
+  /** waitingForLeader: proposals refused for want of a leader, retried when one appears. */
+  private waitingForLeader: number[] = [];
+  private readsToRequest: PendingRead[] = [];
+  private readonly readsAwaitingIndex = new Map<string, PendingRead[]>();
+  private readsAwaitingApply: { index: LogIndex; reads: PendingRead[] }[] = [];
+  private readCtxSeq = 0;
+  private persisting = false;
+  private driving = false;
+  private stopped: Error | undefined;
+  private confState: ConfState = emptyConfState;
+  private snapshotIndex: LogIndex = logIndex(0);
+  private readonly lastHeard = new Map<NodeId, number>();
+  private lastRole: StateType | undefined;
+  private lastLead: NodeId = NONE;
+  /** wasMember: this peer was in the configuration (a later removal stops it). */
+  private wasMember = false;
+  /** snapshotSentAt: when a MsgSnap went to each follower, to detect lost snapshots. */
+  private readonly snapshotSentAt = new Map<NodeId, number>();
+
+  /** open loads durable state (possibly asynchronously) and starts the node. */
+  static async open(cfg: RaftNodeConfig): Promise<RaftNode> {
+    const loaded = await cfg.durable.load();
+    return new RaftNode(cfg, loaded);
+  }
+
+  constructor(cfg: RaftNodeConfig, loaded: LoadedState) {
+    this.cfg = cfg;
+    this.id = cfg.id;
+    this.requestTimeoutTicks = cfg.requestTimeoutTicks ?? raftNodeDefaults.requestTimeoutTicks;
+    this.snapshotEntries = cfg.snapshotEntries ?? raftNodeDefaults.snapshotEntries;
+    this.snapshotCatchUpEntries = cfg.snapshotCatchUpEntries ?? raftNodeDefaults.snapshotCatchUpEntries;
+
+    // Rebuild the core's view and the state machine: snapshot, then the log after it.
+    const snap = loaded.snapshot;
+    if (snap.metadata.index > 0) {
+      this.memStorage.applySnapshot(snap);
+      this.confState = snap.metadata.confState;
+      this.snapshotIndex = snap.metadata.index;
+    }
+    cfg.applier.restore(snap.data, snap.metadata.index);
+    this.memStorage.append(loaded.entries);
+    this.memStorage.setHardState(loaded.hardState);
+    this.wasMember = this.isMember(cfg.id);
+
+    const raftConfig: RaftConfig = {
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      ...cfg.raft,
+      id: cfg.id,
+      storage: this.memStorage,
+      rng: cfg.rng,
+      applied: snap.metadata.index,
+    };
+    this.rawNode = new RawNode(raftConfig, cfg.raftFactory?.(raftConfig));
+    const empty = this.memStorage.lastIndex() === 0 && snap.metadata.index === 0;
+    if (empty && cfg.bootstrap && cfg.bootstrap.length > 0) this.rawNode.bootstrap(cfg.bootstrap);
+
+    cfg.transport.start({
+      onMessage: (m) => this.receive(m),
+    });
+    this.drive();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** tick advances logical time by one tick: Raft timers, request deadlines. */
+  tick(): void {
+    if (this.stopped) return;
+    this.nowTick++;
+    this.rawNode.tick();
+    this.expireDeadlines();
+    this.checkSnapshots();
+    this.drive();
+  }
+
+  /** receive steps a message from a peer (called by the transport). */
+  receive(m: Message): void {
+    if (this.stopped) return;
+    if (m.from !== NONE) this.lastHeard.set(m.from, this.nowTick);
+    this.rawNode.step(m);
+    this.drive();
+  }
+
+  /**
+   * propose replicates payload; cb receives the Applier's result once the
+   * entry is applied on this peer, or an error. A TimeoutError means the
+   * outcome is unknown; any other error means the entry was not appended.
+   */
+  propose(payload: Uint8Array, cb: Callback<unknown>): void {
+    if (this.stopped) return cb(this.stopped);
+    const seq = ++this.seq;
+    const p: PendingProposal = { cb, deadline: this.nowTick + this.requestTimeoutTicks, kind: 'normal' };
+    this.proposals.set(seq, p);
+    const data = encodeEnvelope(this.id, seq, payload);
+    this.submit(seq, p, data);
+    this.drive();
+  }
+
+  /** proposeConfChange proposes a membership change; cb receives the ConfState once applied here. */
+  proposeConfChange(cc: Omit<ConfChange, 'context'>, cb: Callback<ConfState>): void {
+    if (this.stopped) return cb(this.stopped);
+    const seq = ++this.seq;
+    const full: ConfChange = { ...cc, context: `${this.id}:${seq}` };
+    const p: PendingProposal = {
+      cb: cb as Callback<unknown>,
+      deadline: this.nowTick + this.requestTimeoutTicks,
+      kind: 'conf',
+      cc: full,
+    };
+    this.proposals.set(seq, p);
+    this.submit(seq, p, undefined);
+    this.drive();
+  }
+
+  private submit(seq: number, p: PendingProposal, data: Uint8Array | undefined): void {
+    const err =
+      p.kind === 'conf' ? this.rawNode.proposeConfChange(p.cc!) : this.rawNode.propose(data!);
+    if (!err) {
+      p.data = undefined;
+      return;
+    }
+    if (err instanceof RaftError && err.code === 'proposal-dropped' && (err as { reason?: string }).reason === 'no-leader') {
+      // Not appended anywhere: safe to retry once a leader is known.
+      if (p.kind === 'normal') p.data = data;
+      this.waitingForLeader.push(seq);
+      return;
+    }
+    this.proposals.delete(seq);
+    p.cb(new ProposalRefusedError((err as { reason?: string }).reason ?? err.message, { cause: err }));
+  }
+
+  /**
+   * readIndex calls cb once this peer has applied everything committed
+   * before the call (a linearizable read point, thesis §6.4). Concurrent
+   * calls share one ReadIndex request. Read the state machine inside cb.
+   */
+  readIndex(cb: Callback<void>): void {
+    if (this.stopped) return cb(this.stopped);
+    if (this.cfg.mutant === 'stale-read') return cb(undefined);
+    this.readsToRequest.push({ cb, deadline: this.nowTick + this.requestTimeoutTicks });
+    this.drive();
+  }
+
+  /** transferLeadership asks the leader to hand over to `to`. */
+  transferLeadership(to: NodeId): Error | undefined {
+    const err = this.rawNode.transferLeader(to);
+    this.drive();
+    return err;
+  }
+
+  /** campaign starts an election at once (tests, manual failover). */
+  campaign(): void {
+    this.rawNode.campaign();
+    this.drive();
+  }
+
+  /**
+   * stop ends this peer. With `handOver`, a leader first transfers leadership
+   * to the most caught-up voter so peers need no election timeout.
+   */
+  stop(opts: { handOver?: boolean } = {}): void {
+    if (this.stopped) return;
+    if (opts.handOver && this.rawNode.raft.state === 'leader') {
+      const target = this.bestTransferTarget();
+      if (target !== NONE) {
+        this.rawNode.transferLeader(target);
+        this.drive();
+      }
+    }
+    this.fail(new StoppedError());
+    this.cfg.transport.close();
+  }
+
+  private bestTransferTarget(): NodeId {
+    const st = this.rawNode.status();
+    let best: NodeId = NONE;
+    let bestMatch = -1;
+    for (const [id, pr] of st.progress ?? []) {
+      if (id === this.id || pr.isLearner) continue;
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- the Ready loop
+
+  private drive(): void {
+    if (this.stopped || this.persisting || this.driving) return;
+    this.driving = true;
+    try {
+      this.requestReads();
+      while (!this.stopped && !this.persisting && this.rawNode.hasReady()) {
+        const rd = this.rawNode.ready();
+        this.noteRole();
+        const isLeader = this.rawNode.raft.state === 'leader';
+        if (isLeader) this.send(rd.messages);
+        const pending = this.persist(rd);
+        if (pending) {
+          this.persisting = true;
+          pending.then(
+            () => {
+              this.persisting = false;
+              if (this.stopped) return;
+              this.afterPersist(rd, isLeader);
+              this.drive();
+            },
+            (err: unknown) => this.fail(err),
+          );
+          return;
+        }
+        this.afterPersist(rd, isLeader);
+        this.requestReads();
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.driving = false;
+    }
+  }
+
+  private persist(rd: Ready): Promise<void> | undefined {
+    if (!rd.hardState && rd.entries.length === 0 && !rd.snapshot) return undefined;
+    const r = this.cfg.durable.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
+    return r instanceof Promise ? r : undefined;
+  }
+
+  private afterPersist(rd: Ready, alreadySent: boolean): void {
+    // The core reads its log from memStorage: mirror what is now durable.
+    if (rd.snapshot) this.memStorage.applySnapshot(rd.snapshot);
+    this.memStorage.append(rd.entries);
+    if (rd.hardState) this.memStorage.setHardState(rd.hardState);
+    if (!alreadySent) this.send(rd.messages);
+    if (rd.snapshot) {
+      this.cfg.applier.restore(rd.snapshot.data, rd.snapshot.metadata.index);
+      this.confState = rd.snapshot.metadata.confState;
+      this.snapshotIndex = rd.snapshot.metadata.index;
+    }
+    for (const rs of rd.readStates) {
+      const reads = this.readsAwaitingIndex.get(rs.requestCtx);
+      if (!reads) continue;
+      this.readsAwaitingIndex.delete(rs.requestCtx);
+      this.readsAwaitingApply.push({ index: rs.index, reads });
+    }
+    let lastApplied = logIndex(0);
+    for (const e of rd.committedEntries) {
+      this.applyEntry(e);
+      lastApplied = e.index;
+    }
+    this.rawNode.advance(rd);
+    const applied = this.rawNode.raft.raftLog.applied;
+    this.releaseReads(applied);
+    if (lastApplied > 0) {
+      this.cfg.onApplied?.(applied);
+      this.maybeSnapshot(applied);
+    }
+  }
+
+  private applyEntry(e: Entry): void {
+    if (e.type === EntryType.ConfChange) {
+      const cc = decodeConfChange(e.data);
+      this.confState = this.rawNode.applyConfChange(cc);
+      const [origin, seqStr] = cc.context.split(':');
+      if (origin === this.id) this.resolve(Number(seqStr), undefined, this.confState);
+      if (!this.isMember(this.id) && this.confState.voters.length > 0 && this.wasMember) {
+        // Removed from the cluster: this peer must not keep participating.
+        this.fail(new StoppedError('removed from the cluster'));
+      }
+      this.wasMember = this.isMember(this.id);
+      return;
+    }
+    if (e.data.length === 0) return; // a new leader's empty entry
+    const env = decodeEnvelope(e.data);
+    if (!env) {
+      // Not ours to interpret; apply as a no-op so every peer agrees.
+      return;
+    }
+    const result = this.cfg.applier.apply(e.index, env.payload);
+    if (env.origin === this.id) this.resolve(env.seq, undefined, result);
+  }
+
+  private isMember(id: NodeId): boolean {
+    const cs = this.confState;
+    return cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id) || cs.learnersNext.includes(id);
+  }
+
+  private resolve(seq: number, err: Error | undefined, result: unknown): void {
+    const p = this.proposals.get(seq);
+    if (!p) return;
+    this.proposals.delete(seq);
+    p.cb(err, result);
+  }
+
+  private maybeSnapshot(applied: LogIndex): void {
+    if (applied - this.snapshotIndex < this.snapshotEntries) return;
+    const data = this.cfg.applier.snapshot();
+    const snap: Snapshot = this.memStorage.createSnapshot(applied, this.confState, data);
+    this.snapshotIndex = applied;
+    const compactIndex = logIndex(Math.max(this.memStorage.firstIndex() - 1, applied - this.snapshotCatchUpEntries));
+    const r = this.cfg.durable.saveSnapshot(snap, compactIndex);
+    const compactMem = (): void => {
+      if (compactIndex >= this.memStorage.firstIndex()) this.memStorage.compact(compactIndex);
+    };
+    if (r instanceof Promise) {
+      this.persisting = true;
+      r.then(
+        () => {
+          this.persisting = false;
+          compactMem();
+          this.drive();
+        },
+        (err: unknown) => this.fail(err),
+      );
+    } else {
+      compactMem();
+    }
+  }
+
+  private send(msgs: readonly Message[]): void {
+    for (const m of msgs) {
+      this.cfg.transport.send(m);
+      // The follower's MsgAppResp after installing moves its progress on; if
+      // that never comes, checkSnapshots reports the send failed so it retries.
+      if (m.type === 'MsgSnap') this.snapshotSentAt.set(m.to, this.nowTick);
+    }
+  }
+
+  /** checkSnapshots reports snapshots unanswered for snapshotTimeoutTicks as failed. */
+  private checkSnapshots(): void {
+    if (this.snapshotSentAt.size === 0) return;
+    const st = this.rawNode.status();
+    const timeout = 10 * this.rawNode.raft.electionTimeout;
+    for (const [id, at] of this.snapshotSentAt) {
+      const pr = st.progress?.get(id);
+      if (!pr || pr.state !== 'snapshot') {
+        this.snapshotSentAt.delete(id);
+      } else if (this.nowTick - at > timeout) {
+        this.snapshotSentAt.delete(id);
+        this.rawNode.reportSnapshot(id, false);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reads, leaders, deadlines
+
+  private requestReads(): void {
+    if (this.readsToRequest.length === 0) return;
+    const ctx = `${this.id}/r${++this.readCtxSeq}`;
+    const reads = this.readsToRequest;
+    this.readsToRequest = [];
+    const err = this.rawNode.readIndex(ctx);
+    if (err) {
+      // No leader now: keep them queued and try again at the next tick.
+      this.readsToRequest = reads;
+      return;
+    }
+    this.readsAwaitingIndex.set(ctx, reads);
+  }
+
+  private releaseReads(applied: LogIndex): void {
+    if (this.readsAwaitingApply.length === 0) return;
+    const ready = this.readsAwaitingApply.filter((r) => r.index <= applied);
+    if (ready.length === 0) return;
+    this.readsAwaitingApply = this.readsAwaitingApply.filter((r) => r.index > applied);
+    for (const r of ready) for (const read of r.reads) read.cb(undefined);
+  }
+
+  private noteRole(): void {
+    const r = this.rawNode.raft;
+    if (r.state === this.lastRole && r.lead === this.lastLead) return;
+    this.lastRole = r.state;
+    this.lastLead = r.lead;
+    this.cfg.onRoleChange?.(r.state, r.lead, r.term);
+    if (r.lead !== NONE && this.waitingForLeader.length > 0) {
+      const seqs = this.waitingForLeader;
+      this.waitingForLeader = [];
+      for (const seq of seqs) {
+        const p = this.proposals.get(seq);
+        if (p) this.submit(seq, p, p.data);
+      }
+    }
+  }
+
+  private expireDeadlines(): void {
+    const now = this.nowTick;
+    if (this.waitingForLeader.length > 0) this.noteRoleRetry();
+    for (const [seq, p] of this.proposals) {
+      if (p.deadline > now) continue;
+      this.proposals.delete(seq);
+      const waiting = this.waitingForLeader.indexOf(seq);
+      if (waiting >= 0) {
+        this.waitingForLeader.splice(waiting, 1);
+        p.cb(new NoQuorumError());
+      } else {
+        p.cb(new TimeoutError('proposal'));
+      }
+    }
+    const expire = (reads: PendingRead[], err: () => NodeError): PendingRead[] =>
+      reads.filter((r) => {
+        if (r.deadline > now) return true;
+        r.cb(err());
+        return false;
+      });
+    this.readsToRequest = expire(this.readsToRequest, () => new NoQuorumError());
+    for (const [ctx, reads] of this.readsAwaitingIndex) {
+      const left = expire(reads, () => new NoQuorumError('read index not confirmed by a quorum'));
+      if (left.length === 0) this.readsAwaitingIndex.delete(ctx);
+      else this.readsAwaitingIndex.set(ctx, left);
+    }
+    this.readsAwaitingApply = this.readsAwaitingApply
+      .map((r) => ({ index: r.index, reads: expire(r.reads, () => new TimeoutError('read')) }))
+      .filter((r) => r.reads.length > 0);
+  }
+
+  /** noteRoleRetry retries leader-less proposals if a leader appeared without a Ready (e.g. learned by message). */
+  private noteRoleRetry(): void {
+    if (this.rawNode.raft.lead !== NONE) {
+      this.lastLead = NONE as NodeId;
+      this.noteRole();
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    this.stopped = err instanceof Error ? err : new Error(String(err));
+    const stoppedErr = err instanceof StoppedError ? err : new StoppedError(`node stopped: ${this.stopped.message}`);
+    for (const p of this.proposals.values()) p.cb(stoppedErr);
+    this.proposals.clear();
+    for (const r of this.readsToRequest) r.cb(stoppedErr);
+    for (const reads of this.readsAwaitingIndex.values()) for (const r of reads) r.cb(stoppedErr);
+    for (const { reads } of this.readsAwaitingApply) for (const r of reads) r.cb(stoppedErr);
+    this.readsToRequest = [];
+    this.readsAwaitingIndex.clear();
+    this.readsAwaitingApply = [];
+    if (!(err instanceof StoppedError)) this.cfg.onError?.(err);
+  }
+
+  // ---------------------------------------------------------------- status
+
+  get isStopped(): boolean {
+    return this.stopped !== undefined;
+  }
+
+  get ticks(): number {
+    return this.nowTick;
+  }
+
+  status(): NodeStatus {
+    const r = this.rawNode.raft;
+    const st = this.rawNode.status();
+    const et = r.electionTimeout;
+    const members: MemberStatus[] = [];
+    const cs = this.confState;
+    const voters = new Set([...cs.voters, ...cs.votersOutgoing]);
+    const all = [...new Set([...voters, ...cs.learners, ...cs.learnersNext])].sort();
+    const last = r.raftLog.lastIndex();
+    for (const id of all) {
+      const heard = id === this.id ? this.nowTick : this.lastHeard.get(id);
+      const age = heard === undefined ? Number.POSITIVE_INFINITY : this.nowTick - heard;
+      const pr = st.progress?.get(id);
+      members.push({
+        id,
+        role: voters.has(id) ? 'voter' : 'learner',
+        healthy: age < et,
+        lastHeardTicks: age,
+        match: pr ? pr.match : -1,
+        lag: pr ? last - pr.match : -1,
+      });
+    }
+    let quorum: boolean;
+    if (r.state === 'leader') {
+      const healthyVoters = members.filter((m) => m.role === 'voter' && m.healthy).length;
+      quorum = healthyVoters * 2 > voters.size;
+    } else {
+      const leaderHeard = r.lead === NONE ? undefined : this.lastHeard.get(r.lead);
+      quorum = leaderHeard !== undefined && this.nowTick - leaderHeard < et;
+    }
+    return {
+      id: this.id,
+      role: r.state,
+      term: r.term,
+      leader: r.lead,
+      commitIndex: r.raftLog.committed,
+      appliedIndex: r.raftLog.applied,
+      lastIndex: last,
+      snapshotIndex: this.snapshotIndex,
+      config: cs,
+      members,
+      quorum,
+      isLearner: r.isLearner,
+      transport: this.cfg.transport.stats(),
+      nowTick: this.nowTick,
+    };
+  }
+}
