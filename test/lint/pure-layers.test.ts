@@ -17,9 +17,12 @@ const ioLayerFile = 'src/storage/__lint-probe__.ts';
 
 let eslint: ESLint;
 
-beforeAll(() => {
+beforeAll(async () => {
   eslint = new ESLint({ cwd: repoRoot });
-});
+  // Warm up: the first lint loads the config and parser, which on a busy
+  // 2-core machine can exceed a single test's timeout.
+  await eslint.lintText('export {};\n', { filePath: path.join(repoRoot, 'src/raft/__warmup__.ts') });
+}, 120_000);
 
 async function lint(code: string, relativePath: string): Promise<Linter.LintMessage[]> {
   const [result] = await eslint.lintText(code, { filePath: path.join(repoRoot, relativePath) });
