@@ -76,6 +76,8 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   } catch {
     throw new ConfChangeError('malformed conf change entry');
   }
+  // JSON.parse may return null or a primitive: reject before reading fields.
+  if (typeof raw !== 'object' || raw === null) throw new ConfChangeError('malformed conf change entry');
   const o = raw as { t?: unknown; c?: unknown; x?: unknown };
   if (typeof o.t !== 'string' || !transitions.has(o.t) || !Array.isArray(o.c) || typeof o.x !== 'string') {
     throw new ConfChangeError('malformed conf change entry');

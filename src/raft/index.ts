@@ -48,6 +48,7 @@ export {
 } from './errors.js';
 export { ProgressState } from './progress.js';
 export { VoteResult } from './quorum.js';
+export * as describe from './describe.js';
 export { Raft, campaignTransfer } from './raft.js';
 export { LeaderTransferRefusedError, RawNode, type ProgressStatus, type Status } from './raw-node.js';
 export { SeededRng, type Rng } from './rng.js';

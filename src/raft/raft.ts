@@ -88,6 +88,14 @@ export class Raft {
   pendingReadIndexMessages: Message[] = [];
   /** readIndexBroadcastPending: ReadIndex requests await one shared heartbeat round (flushed per Ready). */
   private readIndexBroadcastPending = false;
+  /**
+   * applyingIndex: the last committed entry handed to the application in a
+   * Ready it has not yet advanced (0: none). Set by RawNode. While such
+   * entries are being applied, a snapshot is not installed: it would switch
+   * the configuration under conf change entries older than the snapshot that
+   * the application is about to apply (found by the simulator, test/sim).
+   */
+  applyingIndex: LogIndex = logIndex(0);
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
@@ -132,7 +140,10 @@ export class Raft {
 
   /** send queues a message, stamping our id and (for non-vote messages) our term. */
   protected send(fields: Partial<Message> & Pick<Message, 'type' | 'to'>): void {
-    let m = message({ ...fields, from: this.id });
+    // A forwarded MsgProp, MsgReadIndex or MsgTransferLeader keeps its origin:
+    // the leader must answer a read to the peer that asked, and transfer to the
+    // requested transferee, not to the follower that forwarded the request.
+    let m = message({ ...fields, from: fields.from !== undefined && fields.from !== NONE ? fields.from : this.id });
     const t = m.type;
     if (
       t === MessageType.MsgVote ||
@@ -166,7 +177,12 @@ export class Raft {
     const prevIndex = logIndex(pr.next - 1);
     const prevTerm = this.raftLog.termOrUndefined(prevIndex);
     let ents: Entry[] | undefined;
-    if (prevTerm !== undefined) {
+    if (prevTerm !== undefined && pr.state === ProgressState.Replicate && pr.inflights.full()) {
+      // Throttled (a heartbeat response unpaused us with the window still
+      // full): send only an empty MsgApp. Its ack or rejection frees the window
+      // even if every message that filled it was lost; entries would overflow it.
+      ents = [];
+    } else if (prevTerm !== undefined) {
       try {
         ents = this.raftLog.entries(pr.next, this.cfg.maxSizePerMsgBytes);
       } catch (err) {
@@ -956,6 +972,11 @@ export class Raft {
    */
   restore(s: Snapshot): boolean {
     if (s.metadata.index <= this.raftLog.committed) return false;
+    if (this.applyingIndex > this.raftLog.applied) {
+      // The leader retries the snapshot once this peer reports back.
+      this.log(`${this.id} [applying up to ${this.applyingIndex}] ignored snapshot [index: ${s.metadata.index}] until those entries are applied`);
+      return false;
+    }
     if (this.state !== StateType.Follower) {
       // Defensive: only followers install snapshots. Never expected.
       this.log(`${this.id} attempted to restore snapshot as ${this.state}; should never happen`);

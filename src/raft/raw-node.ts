@@ -233,6 +233,8 @@ export class RawNode {
     r.readStates = [];
     r.msgs = [];
     r.reduceUncommittedSize(payloadsSizeBytes(rd.committedEntries));
+    const lastApplying = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastApplying) r.applyingIndex = lastApplying.index;
     this.awaitingAdvance = true;
     return rd;
   }
@@ -242,6 +244,7 @@ export class RawNode {
     assert(this.awaitingAdvance, 'advance() without ready()');
     this.awaitingAdvance = false;
     const r = this.raft;
+    r.applyingIndex = logIndex(0);
     if (rd.hardState) this.prevHardSt = rd.hardState;
     const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
     const applied = lastCommitted ? lastCommitted.index : rd.snapshot ? rd.snapshot.metadata.index : logIndex(0);

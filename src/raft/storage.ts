@@ -106,6 +106,8 @@ export class MemoryStorage implements Storage {
    */
   createSnapshot(i: LogIndex, cs: ConfState | undefined, data: Uint8Array): Snapshot {
     if (i <= this.snap.metadata.index) throw new SnapshotOutOfDateError();
+    // Compacted past i (without a snapshot there): its term is gone.
+    if (i < this.offset()) throw new CompactedError();
     assert(i <= this.lastIndex(), `snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
     const t = this.ents[i - this.offset()]!.term;
     this.snap = {
