@@ -10,6 +10,8 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
 
+import { signalRelayPlugin } from './server/vite-signal-plugin.js';
+
 // This machine has no internet and nothing may download a browser: Playwright launches the
 // system Chromium installed by apt (.ci/run installs it on a fresh machine).
 const chromiumExecutablePath = '/usr/bin/chromium';
@@ -41,8 +43,16 @@ export default defineConfig({
     host: '127.0.0.1',
     port: 5173,
     strictPort: true,
-    // Later: a plugin serving the WebSocket signaling relay on `/signal` (room pub/sub, see
-    // DESIGN.md §4) is added to `plugins` so `npm start` serves the app and the relay together.
+  },
+  // The WebSocket signaling relay (room pub/sub, DESIGN.md §4) on `/signal` of the dev and
+  // preview servers, so `npm start` serves the app and the relay together. It takes only
+  // upgrades for that path (HMR keeps working). The browser test project inherits it, so
+  // browser tests reach the relay at ws://<tester host>/signal.
+  plugins: [signalRelayPlugin()],
+  // Pre-bundle the app's dependencies at start-up: discovering them on the
+  // first page load makes Vite re-optimize and reload every open tab.
+  optimizeDeps: {
+    include: ['lit', 'lit/decorators.js', '@lit/context', 'idb', 'simple-peer/simplepeer.min.js'],
   },
   preview: {
     host: '127.0.0.1',

@@ -189,6 +189,7 @@ export class RaftNode {
     this.memStorage.append(loaded.entries);
     this.memStorage.setHardState(loaded.hardState);
     this.wasMember = this.isMember(cfg.id);
+    this.noteNewMembers();
 
     const raftConfig: RaftConfig = {
       electionTicks: 10,
@@ -410,6 +411,7 @@ export class RaftNode {
     if (e.type === EntryType.ConfChange) {
       const cc = decodeConfChange(e.data);
       this.confState = this.rawNode.applyConfChange(cc);
+      this.noteNewMembers();
       const [origin, seqStr] = cc.context.split(':');
       if (origin === this.id) this.resolve(Number(seqStr), undefined, this.confState);
       if (!this.isMember(this.id) && this.confState.voters.length > 0 && this.wasMember) {
@@ -427,6 +429,18 @@ export class RaftNode {
     }
     const result = this.cfg.applier.apply(e.index, env.payload);
     if (env.origin === this.id) this.resolve(env.seq, undefined, result);
+  }
+
+  /**
+   * noteNewMembers starts the clock of members never heard from at the moment
+   * they join (or this peer starts), so "unreachable past the grace period"
+   * counts from then rather than treating a new member as long gone.
+   */
+  private noteNewMembers(): void {
+    const cs = this.confState;
+    for (const id of [...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext]) {
+      if (id !== this.id && !this.lastHeard.has(id)) this.lastHeard.set(id, this.nowTick);
+    }
   }
 
   private isMember(id: NodeId): boolean {
