@@ -61,7 +61,9 @@ export class Unstable {
   truncateAndAppend(ents: readonly Entry[]): void {
     const first = ents[0]!.index;
     if (first === this.offset + this.entries.length) {
-      this.entries = this.entries.concat(ents);
+      // In place: readers get slices, never this array, and a copy per
+      // proposal made a batch of n proposals cost O(n²).
+      for (const e of ents) this.entries.push(e);
     } else if (first <= this.offset) {
       // Replace everything unstable, starting earlier.
       this.offset = first;

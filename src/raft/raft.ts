@@ -619,7 +619,7 @@ export class Raft {
         this.bcastHeartbeat();
         return undefined;
       case MessageType.MsgCheckQuorum:
-        if (!this.trk.quorumActive()) {
+        if (!this.trk.quorumActive() && !(this.cfg.stepDownOnRemoval && this.removedOrDemoted())) {
           this.log(`${this.id} stepped down to follower since quorum is not active`);
           this.becomeFollower(this.term, NONE);
         }
@@ -631,6 +631,8 @@ export class Raft {
       case MessageType.MsgProp:
         return this.leaderPropose(m);
       case MessageType.MsgReadIndex:
+        // A removed leader may already be superseded: the singleton shortcut would read stale.
+        if (this.removedOrDemoted()) return new ProposalDroppedError(DropReason.NotMember, 'read index');
         if (this.trk.isSingleton()) {
           this.respondToReadIndex(m, this.raftLog.committed);
           return undefined;
@@ -721,7 +723,7 @@ export class Raft {
 
   private leaderPropose(m: Message): RaftError | undefined {
     assert(m.entries.length > 0, `${this.id} stepped empty MsgProp`);
-    if (!this.trk.progress.has(this.id)) {
+    if (this.removedOrDemoted()) {
       // A leader removed from the configuration keeps leading until it steps down; it takes no proposals.
       return new ProposalDroppedError(DropReason.NotMember);
     }
@@ -811,6 +813,7 @@ export class Raft {
       while (this.maybeSendAppend(m.from, false)) {
         // keep sending
       }
+      if (this.cfg.stepDownOnRemoval && this.removedOrDemoted() && this.stepDownIfHandedOver()) return;
       if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) {
         this.log(`${this.id} sent MsgTimeoutNow to ${m.from} after received MsgAppResp`);
         this.sendTimeoutNow(m.from);
@@ -1036,10 +1039,9 @@ export class Raft {
     const pr = prs.get(this.id);
     this.isLearner = pr?.isLearner ?? false;
     if ((!pr || this.isLearner) && this.state === StateType.Leader) {
-      // Removed or demoted: keep leading only if told to (etcd's default is to
-      // lead until the next election); tabd steps down at once.
-      if (this.cfg.stepDownOnRemoval) this.becomeFollower(this.term, NONE);
-      return cs;
+      // Removed or demoted: etcd's default is to lead until the next election;
+      // tabd steps down, once the new voters hold its whole log.
+      if (!this.cfg.stepDownOnRemoval || this.stepDownIfHandedOver()) return cs;
     }
     if (this.state !== StateType.Leader || cs.voters.length === 0) return cs;
     if (this.maybeCommit()) {
@@ -1051,6 +1053,27 @@ export class Raft {
     }
     if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
     return cs;
+  }
+
+  /** removedOrDemoted: this peer is not a voter of its applied configuration. */
+  private removedOrDemoted(): boolean {
+    const pr = this.trk.progress.get(this.id);
+    return !pr || pr.isLearner;
+  }
+
+  /**
+   * stepDownIfHandedOver: a leader that removed or demoted itself steps down
+   * once a quorum of the new configuration's voters holds its whole log.
+   * Stepping down earlier can wedge the cluster for good: a voter that has
+   * not heard that the removal committed still counts this peer's vote, and
+   * this peer refuses it to a log shorter than its own (found by the
+   * simulator, test/sim). Until then it keeps replicating (and ignores
+   * CheckQuorum), but takes no proposals and serves no reads.
+   */
+  private stepDownIfHandedOver(): boolean {
+    if (this.trk.committed() < this.raftLog.lastIndex()) return false;
+    this.becomeFollower(this.term, NONE);
+    return true;
   }
 
   // ---------------------------------------------------------------- reads and transfers

@@ -143,6 +143,9 @@ export class MemoryStorage implements Storage {
     if (first > entries[0]!.index) ents = entries.slice(first - entries[0]!.index);
     const offset = ents[0]!.index - this.offset();
     assert(offset <= this.ents.length, () => `missing log entry [last: ${this.lastIndex()}, append at: ${ents[0]!.index}]`);
-    this.ents = this.ents.slice(0, offset).concat(ents);
+    // Truncate and append in place (entries() hands out copies): rebuilding
+    // the array made every append O(stored entries), O(n²) between compactions.
+    this.ents.length = offset;
+    for (const e of ents) this.ents.push(e);
   }
 }
