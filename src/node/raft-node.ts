@@ -14,12 +14,14 @@
 import {
   EntryType,
   MemoryStorage,
+  MessageType,
   NONE,
   RaftError,
   RawNode,
   decodeConfChange,
   emptyConfState,
   logIndex,
+  message,
   type ConfChange,
   type ConfState,
   type Entry,
@@ -311,13 +313,34 @@ export class RaftNode {
     if (this.stopped) return;
     if (opts.handOver && this.rawNode.raft.state === 'leader') {
       const target = this.bestTransferTarget();
-      if (target !== NONE) {
-        this.rawNode.transferLeader(target);
-        this.drive();
-      }
+      if (target !== NONE) this.handOver(target);
     }
     this.fail(new StoppedError());
     this.cfg.transport.close();
+  }
+
+  /**
+   * handOver is the leader's last act before its channels close (pagehide is
+   * one synchronous chance: nothing runs after it). The core sends
+   * MsgTimeoutNow only once the target has the whole log, and the Ready loop
+   * sends nothing while a write is in flight; under write load either would
+   * leave the peers to wait out an election timeout. So send what the core
+   * queued now (a leader may send before it persists), then MsgTimeoutNow
+   * unless the core already did. The channel is ordered: the target receives
+   * the entries first. Safety does not rest on this: the target still needs
+   * a majority's votes, and voters refuse a candidate whose log is behind.
+   */
+  private handOver(target: NodeId): void {
+    const r = this.rawNode.raft;
+    this.rawNode.transferLeader(target);
+    if (r.state !== 'leader') return;
+    const queued = r.msgs;
+    r.msgs = [];
+    this.send(queued);
+    const sentByCore = queued.some((m) => m.type === MessageType.MsgTimeoutNow && m.to === target);
+    if (!sentByCore && r.leadTransferee === target) {
+      this.cfg.transport.send(message({ type: MessageType.MsgTimeoutNow, from: this.id, to: target, term: r.term }));
+    }
   }
 
   private bestTransferTarget(): NodeId {
