@@ -8,9 +8,11 @@
 // frame is dropped and counted in stats().framesDropped, never thrown.
 //
 // Pieces:
-// - codec.ts: the versioned binary wire format, specified in PROTOCOL.md.
+// - codec.ts: the versioned binary wire format, specified in PROTOCOL.md;
+//   validate.ts: its limits and the Message invariants checked on decode.
 // - chunker.ts: large messages as bounded chunks, and bounded reassembly.
-// - link.ts: the per-peer encode and decode halves every transport shares.
+// - link.ts: the per-peer encode and decode halves every transport shares;
+//   outbound-queue.ts: the byte-bounded queue of frames waiting for a channel.
 // - loopback.ts: an in-memory network for node tests and the simulator, with
 //   injectable delivery scheduling, partitions and loss.
 // - signaling*.ts: how peers of a room find each other (BroadcastChannel, or

@@ -158,8 +158,9 @@ export class WebRtcTransport implements Transport {
     this.rtcConfig = rtcConfig ?? { iceServers: [] };
     this.acceptPeer = acceptPeer ?? (() => true);
     const cfg: WebRtcTransportConfig = { ...webRtcTransportDefaults };
-    for (const [k, v] of Object.entries(rest))
+    for (const [k, v] of Object.entries(rest)) {
       if (v !== undefined) cfg[k as keyof WebRtcTransportConfig] = v;
+    }
     this.config = cfg;
     if (cfg.highWaterMarkBytes > HIGH_WATER_MARK_BYTES_MAX) {
       throw new RangeError(`highWaterMarkBytes must be ≤ ${HIGH_WATER_MARK_BYTES_MAX}`);
