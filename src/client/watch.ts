@@ -113,6 +113,7 @@ export class WatchStream implements Watch {
   private hasConsumer = false;
   /** endDelivered: the end, once handed to consumers (a later iterator gets it at once). */
   private endDelivered: Item | undefined;
+  private endAnnounced = false;
   private readonly iterators = new Set<IterState>();
   private readonly listeners: { [K in keyof WatchListeners]: Set<WatchListeners[K]> } = {
     events: new Set(),
@@ -210,11 +211,9 @@ export class WatchStream implements Watch {
   }
 
   private dispatch(item: Item): void {
-    if (item.kind === 'end') {
-      this.resolveDone(item.end);
-      this.emit('canceled', item.end);
-      if (item.end.reason !== 'canceled') this.emit('error', item.end.error);
-    }
+    // With no consumer yet, the end is announced at once (held events wait for a later iterator);
+    // otherwise it is announced when delivered, after the events before it.
+    if (item.kind === 'end' && !this.hasConsumer) this.announceEnd(item.end);
     // Until the held items have been handed over, newer ones queue behind them (order).
     if (!this.hasConsumer || this.held.length > 0) {
       this.held.push(item);
@@ -223,8 +222,19 @@ export class WatchStream implements Watch {
     this.deliver(item);
   }
 
+  private announceEnd(end: WatchEnd): void {
+    if (this.endAnnounced) return;
+    this.endAnnounced = true;
+    this.resolveDone(end);
+    this.emit('canceled', end);
+    if (end.reason !== 'canceled') this.emit('error', end.error);
+  }
+
   private deliver(item: Item): void {
-    if (item.kind === 'end') this.endDelivered = item;
+    if (item.kind === 'end') {
+      this.endDelivered = item;
+      this.announceEnd(item.end);
+    }
     if (item.kind === 'response') {
       if (item.resp.events.length > 0) this.emit('events', item.resp);
       else this.emit('progress', item.resp);

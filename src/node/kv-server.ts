@@ -87,7 +87,12 @@ class KvApplier implements Applier {
       const id = textDecoder.decode(body) as LeaseId;
       const lease = this.kv.lessor.get(id);
       if (!lease) return { ok: false, error: new LeaseNotFoundError(id) };
-      if (this.kv.lessor.isPrimary) this.kv.lessor.renew(id, this.nowTick);
+      if (this.kv.lessor.isPrimary) {
+        // The leader's clock decides: a lease already past its expiry is being
+        // revoked, so the keepAlive must not be answered as a renewal.
+        const r = this.kv.lessor.renew(id, this.nowTick);
+        if (!r.ok) return { ok: false, error: r.error.code === 'lease-expired' ? new LeaseNotFoundError(id) : r.error };
+      }
       return { ok: true, response: { id, ttlSeconds: lease.ttlSeconds, revision: this.kv.revision } };
     }
     return undefined;
@@ -288,9 +293,11 @@ export class KvServer {
     };
   }
 
-  private moveWatchers(old: KvStore): void {
+  private moveWatchers(_old: KvStore): void {
     for (const [id, w] of this.watchers) {
-      old.watches.cancel(w.inner);
+      // The old store is dropped whole, watchers included. Cancelling them there would send each
+      // a `canceled` response through its tracking sink, which would end the watch for the
+      // client (and drop it from this.watchers) while its replacement kept delivering.
       const sink = this.trackingSink(id, w);
       // The client saw `created` once already; the re-creation is invisible to it.
       w.inner = this.kv.watches.watch({ ...w.req, startRevision: w.lastRevision + 1 }, (resp) =>
