@@ -2,7 +2,8 @@
 //
 // App: index.html at the root loads src/main.ts; `npm start` serves it on 127.0.0.1:5173.
 // Tests: four Vitest projects, run separately by scripts/test-all.mjs:
-//   unit     – Node, fast tests of pure code (test/**, except the three below)
+//   unit     – Node, fast tests of pure code (test/**, except the three below and test/e2e,
+//              the multi-tab end-to-end suite, which has its own config: `npm run test:e2e`)
 //   scenario – Node, scripted cluster scenarios with golden traces (test/scenario/**)
 //   sim      – Node, the deterministic simulator; long runs, hence the big timeout (test/sim/**)
 //   browser  – real headless Chromium via Playwright (test/browser/**): IndexedDB, Web Locks,
@@ -68,7 +69,7 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/scenario/**', 'test/sim/**', 'test/browser/**', '**/node_modules/**'],
+          exclude: ['test/scenario/**', 'test/sim/**', 'test/browser/**', 'test/e2e/**', '**/node_modules/**'],
         },
       },
       {
@@ -96,7 +97,9 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
-          testTimeout: 30_000,
+          // Measurements are benchmarks, not tests: `npm run bench:storage` runs them.
+          exclude: process.env.TABD_BENCH ? [] : ['test/browser/**/*-measure.test.ts'],
+          testTimeout: process.env.TABD_BENCH ? 600_000 : 30_000,
           browser: {
             enabled: true,
             headless: true,

@@ -48,7 +48,9 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length, crc = 0)
   let i = start;
   // Eight bytes per step: two little-endian words folded through the eight tables.
   for (; i + 8 <= end; i += 8) {
-    const lo = (c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
+    const lo =
+      (c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>>
+      0;
     const hi = bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24);
     c =
       T7[lo & 0xff]! ^

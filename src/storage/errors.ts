@@ -99,20 +99,24 @@ export function toStorageError(
   closedReason?: StorageClosedReason,
 ): StorageError {
   if (e instanceof StorageError) return e;
-  const name = e instanceof Error || isDomExceptionLike(e) ? (e as { name: string }).name : '';
-  const detail = e instanceof Error || isDomExceptionLike(e) ? (e as { message: string }).message : String(e);
+  const { name, message } = describeThrown(e);
   if (name === 'QuotaExceededError') {
-    return new StorageQuotaExceededError(`${context}: quota exceeded: ${detail}`, { cause: e });
+    return new StorageQuotaExceededError(`${context}: quota exceeded: ${message}`, { cause: e });
   }
   if (closedReason !== undefined) return new StorageClosedError(closedReason, { cause: e });
   if (name === 'VersionError') {
-    return new StorageUnsupportedFormatError(`${context}: database version is newer than this code: ${detail}`, {
-      cause: e,
-    });
+    const msg = `${context}: database version is newer than this code: ${message}`;
+    return new StorageUnsupportedFormatError(msg, { cause: e });
   }
-  return new StorageFailedError(`${context}: ${name || 'error'}: ${detail}`, { cause: e });
+  return new StorageFailedError(`${context}: ${name || 'error'}: ${message}`, { cause: e });
 }
 
-function isDomExceptionLike(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && typeof (e as { name?: unknown }).name === 'string';
+/** describeThrown reads name and message from an Error or DOMException (or anything shaped so). */
+function describeThrown(e: unknown): { name: string; message: string } {
+  if (typeof e === 'object' && e !== null) {
+    const { name, message } = e as { name?: unknown; message?: unknown };
+    if (typeof name === 'string')
+      return { name, message: typeof message === 'string' ? message : '' };
+  }
+  return { name: '', message: String(e) };
 }

@@ -1,5 +1,5 @@
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import type { LogIndex, NodeId, Snapshot } from '../raft/index.js';
+import type { Entry, LogIndex, NodeId, Snapshot } from '../raft/index.js';
 import type { DurableStorage, LoadedState, PersistBatch } from './durable-storage.js';
 import {
   StorageClosedError,
@@ -17,17 +17,22 @@ import {
   encodeHardState,
   encodeSegment,
   encodeSnapshot,
+  encodedSegmentBytes,
 } from './record-codec.js';
 import {
   applyPlan,
   assembleLoadedState,
+  defaultMergePolicy,
   hardStateLocation,
+  mergedBytes,
   planPersist,
   planSaveSnapshot,
   snapshotLocation,
   type CompactionPlan,
   type LogShape,
+  type MergePolicy,
   type PersistPlan,
+  type SegmentOps,
   type SegmentSpan,
   type StoredSegment,
 } from './segment-log.js';
@@ -57,7 +62,7 @@ export type MetaKey = 'format' | 'hardState';
 export interface TabdDbSchema extends DBSchema {
   /** meta: the format marker (written at creation) and the hard state, each a binary record. */
   meta: { key: MetaKey; value: Uint8Array };
-  /** segments: the log, one record per persist batch, keyed by first index. */
+  /** segments: the log, one record per persist batch (runs of small ones merged), keyed by first index. */
   segments: { key: number; value: SegmentRecord };
   /** snapshot: at most one record, under 'latest'. */
   snapshot: { key: 'latest'; value: SnapshotRecord };
@@ -89,6 +94,8 @@ export interface IdbStorageOptions {
   readonly onClose?: (reason: StorageClosedReason) => void;
   /** onBlocked is called while opening waits for other connections (an upgrade they block). */
   readonly onBlocked?: () => void;
+  /** mergePolicy: when runs of small segments are rewritten as one (default defaultMergePolicy). */
+  readonly mergePolicy?: MergePolicy;
   readonly faultInjection?: IdbFaultInjection;
 }
 
@@ -99,7 +106,8 @@ const DB_PREFIX = 'tabd/';
 
 /**
  * IdbStorage is a peer's DurableStorage in IndexedDB: one database per peer identity, each
- * persist one readwrite transaction, each batch of entries one record. Operations run one at a
+ * persist one readwrite transaction, each batch of entries one record (runs of small batches are
+ * merged, see MergePolicy). Operations run one at a
  * time in call order. It keeps the index ranges of its segments in memory (loaded by load(), or
  * by the first write) so that an append, the common case, is a single put with no read.
  */
@@ -108,6 +116,7 @@ export class IdbStorage implements DurableStorage {
   private shape: LogShape | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly durability: 'strict' | 'relaxed' | 'default';
+  private readonly mergePolicy: MergePolicy;
 
   private constructor(
     private readonly db: Db,
@@ -115,6 +124,7 @@ export class IdbStorage implements DurableStorage {
     private readonly options: IdbStorageOptions,
   ) {
     this.durability = options.durability ?? 'strict';
+    this.mergePolicy = options.mergePolicy ?? defaultMergePolicy;
   }
 
   /** databaseName is the database of peer `peer` of cluster `cluster`: `tabd/<cluster>/<peer>`, URI-encoded parts. */
@@ -143,8 +153,12 @@ export class IdbStorage implements DurableStorage {
    * Rejects with StorageUnsupportedFormatError if a newer tabd created the database.
    */
   static async open(dbName: string, options: IdbStorageOptions = {}): Promise<IdbStorage> {
-    let storage: IdbStorage | undefined;
-    let lostBeforeOpen: StorageClosedReason | undefined;
+    // The callbacks may fire before the IdbStorage exists (they are set up with the open).
+    const late: { storage?: IdbStorage; lost?: StorageClosedReason } = {};
+    const lose = (reason: StorageClosedReason) => {
+      if (late.storage) late.storage.lose(reason);
+      else late.lost = reason;
+    };
     let db: Db;
     try {
       db = await openDB<TabdDbSchema>(dbName, IDB_SCHEMA_VERSION, {
@@ -162,19 +176,18 @@ export class IdbStorage implements DurableStorage {
         },
         // Another tab wants to upgrade or delete this database: let it, and stop.
         blocking() {
-          if (storage) storage.lose(StorageClosedReason.VersionChange);
-          else lostBeforeOpen = StorageClosedReason.VersionChange;
+          lose(StorageClosedReason.VersionChange);
         },
         terminated() {
-          if (storage) storage.lose(StorageClosedReason.Terminated);
-          else lostBeforeOpen = StorageClosedReason.Terminated;
+          lose(StorageClosedReason.Terminated);
         },
       });
     } catch (e) {
       throw toStorageError(e, `open ${dbName}`);
     }
-    storage = new IdbStorage(db, dbName, options);
-    if (lostBeforeOpen !== undefined) storage.lose(lostBeforeOpen);
+    const storage = new IdbStorage(db, dbName, options);
+    late.storage = storage;
+    if (late.lost !== undefined) storage.lose(late.lost);
     return storage;
   }
 
@@ -202,10 +215,10 @@ export class IdbStorage implements DurableStorage {
   persist(batch: PersistBatch): Promise<void> {
     return this.enqueue(async () => {
       const shape = await this.ensureShape();
-      const plan = planPersist(shape, batch);
+      const plan = planPersist(shape, batch, this.mergePolicy);
       if (plan === undefined) return;
-      await this.write(plan, 'persist');
-      applyPlan(shape, plan, trimSpan, makeSpan);
+      const written = await this.write(plan, 'persist');
+      applyPlan(shape, plan, spanOps(written));
     });
   }
 
@@ -214,8 +227,8 @@ export class IdbStorage implements DurableStorage {
       const shape = await this.ensureShape();
       const plan = planSaveSnapshot(shape, snapshot, compactIndex);
       if (plan === undefined) return;
-      await this.write(plan, 'saveSnapshot');
-      applyPlan(shape, plan, trimSpan, makeSpan);
+      const written = await this.write(plan, 'saveSnapshot');
+      applyPlan(shape, plan, spanOps(written));
     });
   }
 
@@ -242,7 +255,8 @@ export class IdbStorage implements DurableStorage {
    */
   private enqueue<T>(op: () => Promise<T>, evenIfClosed = false): Promise<T> {
     const run = this.tail.then(() => {
-      if (this.closedReason !== undefined && !evenIfClosed) throw new StorageClosedError(this.closedReason);
+      if (this.closedReason !== undefined && !evenIfClosed)
+        throw new StorageClosedError(this.closedReason);
       return op();
     });
     this.tail = run.catch(() => undefined);
@@ -280,7 +294,8 @@ export class IdbStorage implements DurableStorage {
     const stored: StoredSegment[] = segments.map(decodeSegmentRecord);
     let snap: Snapshot | undefined;
     if (snapshot !== undefined) {
-      if (!isRecordObject(snapshot)) throw new StorageCorruptionError(snapshotLocation, 'not a snapshot record');
+      if (!isRecordObject(snapshot))
+        throw new StorageCorruptionError(snapshotLocation, 'not a snapshot record');
       snap = decodeSnapshot(snapshot.bytes, snapshotLocation);
       if (snap.metadata.index !== snapshot.index || snap.metadata.term !== snapshot.term) {
         throw new StorageCorruptionError(
@@ -290,7 +305,8 @@ export class IdbStorage implements DurableStorage {
       }
     }
     const { state, shape } = assembleLoadedState({
-      hardState: hardState === undefined ? undefined : decodeHardState(hardState, hardStateLocation),
+      hardState:
+        hardState === undefined ? undefined : decodeHardState(hardState, hardStateLocation),
       snapshot: snap,
       segments: stored,
     });
@@ -298,31 +314,47 @@ export class IdbStorage implements DurableStorage {
     return state;
   }
 
-  /** write makes one plan durable in one readwrite transaction, or nothing of it. */
-  private async write(plan: PersistPlan | CompactionPlan, what: string): Promise<void> {
-    // Encode first: CPU work and its failures stay outside the transaction.
+  /**
+   * write makes one plan durable in one readwrite transaction, or nothing of it. It returns what
+   * the span mirror needs and only the transaction knew (the size of a rewritten segment).
+   */
+  private async write(plan: PersistPlan | CompactionPlan, what: string): Promise<Written> {
+    // Encode first: CPU work and its failures stay outside the transaction (a merge, which needs
+    // the stored segments, is the exception).
     const changes = plan.segments;
     const append = changes.append;
-    const segment: SegmentRecord | undefined =
-      append === undefined
+    let segment: SegmentRecord | undefined =
+      append === undefined || changes.mergeFrom !== undefined
         ? undefined
-        : { firstIndex: append[0]!.index, lastIndex: append[append.length - 1]!.index, bytes: encodeSegment(append) };
+        : {
+            firstIndex: append[0]!.index,
+            lastIndex: append[append.length - 1]!.index,
+            bytes: encodeSegment(append),
+          };
     const snapshot: SnapshotRecord | undefined =
       plan.snapshot === undefined
         ? undefined
-        : { index: plan.snapshot.metadata.index, term: plan.snapshot.metadata.term, bytes: encodeSnapshot(plan.snapshot) };
-    const hardState = 'hardState' in plan && plan.hardState !== undefined ? encodeHardState(plan.hardState) : undefined;
+        : {
+            index: plan.snapshot.metadata.index,
+            term: plan.snapshot.metadata.term,
+            bytes: encodeSnapshot(plan.snapshot),
+          };
+    const hardState =
+      'hardState' in plan && plan.hardState !== undefined
+        ? encodeHardState(plan.hardState)
+        : undefined;
     const touchesSegments =
       changes.clearAll ||
       changes.deleteThrough !== undefined ||
       changes.deleteFrom !== undefined ||
       changes.trim !== undefined ||
-      segment !== undefined;
+      append !== undefined;
     const stores: IdbStoreName[] = [];
     if (hardState !== undefined) stores.push('meta');
     if (touchesSegments) stores.push('segments');
     if (snapshot !== undefined) stores.push('snapshot');
-    if (stores.length === 0) return;
+    const written: Written = {};
+    if (stores.length === 0) return written;
 
     let tx: WriteTx;
     try {
@@ -331,12 +363,16 @@ export class IdbStorage implements DurableStorage {
       throw this.wrap(e, what);
     }
     const hook = this.options.faultInjection?.beforeWrite;
-    const requests: Promise<unknown>[] = [];
-    const request = (store: IdbStoreName, op: IdbWriteOp, key: string | number, issue: () => Promise<unknown>) => {
+    const request = (
+      store: IdbStoreName,
+      op: IdbWriteOp,
+      key: string | number,
+      issue: () => Promise<unknown>,
+    ) => {
       hook?.(store, op, key);
       // A failed request aborts the transaction; its error is tx.error, which tx.done rejects
       // with. The requests' own rejections (AbortError for the others) carry nothing more.
-      requests.push(issue().catch(() => undefined));
+      void issue().catch(() => undefined);
     };
     try {
       if (touchesSegments) {
@@ -347,20 +383,68 @@ export class IdbStorage implements DurableStorage {
           const { firstIndex, keepThrough } = changes.trim;
           const where = `segments[${firstIndex}]`;
           const old = await segs.get(firstIndex);
-          if (old === undefined || !isRecordObject(old)) throw new StorageCorruptionError(where, 'missing while trimming');
-          const entries = decodeSegment(old.bytes, where).entries.slice(0, keepThrough - firstIndex + 1);
-          const trimmed: SegmentRecord = { firstIndex, lastIndex: keepThrough, bytes: encodeSegment(entries) };
+          if (old === undefined || !isRecordObject(old)) {
+            throw new StorageCorruptionError(where, 'missing while trimming');
+          }
+          const entries = decodeSegment(old.bytes, where).entries.slice(
+            0,
+            keepThrough - firstIndex + 1,
+          );
+          const trimmed: SegmentRecord = {
+            firstIndex,
+            lastIndex: keepThrough,
+            bytes: encodeSegment(entries),
+          };
+          written.trimmedBytes = trimmed.bytes.length;
           request('segments', 'put', firstIndex, () => segs.put(trimmed));
+        }
+        if (changes.mergeFrom !== undefined && append !== undefined) {
+          // A run of small segments becomes one record with the new entries (MergePolicy).
+          const from = changes.mergeFrom;
+          const run = await segs.getAll(IDBKeyRange.lowerBound(from));
+          const entries: Entry[] = [];
+          let expected = from;
+          for (const rec of run) {
+            const seg = decodeSegmentRecord(rec);
+            if (seg.key !== expected) {
+              throw new StorageCorruptionError(
+                `segments[${seg.key}]`,
+                `found while merging from ${from}, expected ${expected}`,
+              );
+            }
+            for (const e of seg.entries) entries.push(e);
+            expected = seg.key + seg.entries.length;
+          }
+          if (expected !== append[0]!.index) {
+            throw new StorageCorruptionError(
+              `segments[${from}]`,
+              `merge run ends at ${expected - 1}, not before ${append[0]!.index}`,
+            );
+          }
+          for (const e of append) entries.push(e);
+          segment = {
+            firstIndex: from,
+            lastIndex: append[append.length - 1]!.index,
+            bytes: encodeSegment(entries),
+          };
+          request('segments', 'delete', `${from}..`, () =>
+            segs.delete(IDBKeyRange.lowerBound(from)),
+          );
         }
         if (changes.clearAll) request('segments', 'clear', '*', () => segs.clear());
         const { deleteThrough, deleteFrom } = changes;
         if (deleteThrough !== undefined) {
-          request('segments', 'delete', `..${deleteThrough}`, () => segs.delete(IDBKeyRange.upperBound(deleteThrough)));
+          request('segments', 'delete', `..${deleteThrough}`, () =>
+            segs.delete(IDBKeyRange.upperBound(deleteThrough)),
+          );
         }
         if (deleteFrom !== undefined) {
-          request('segments', 'delete', `${deleteFrom}..`, () => segs.delete(IDBKeyRange.lowerBound(deleteFrom)));
+          request('segments', 'delete', `${deleteFrom}..`, () =>
+            segs.delete(IDBKeyRange.lowerBound(deleteFrom)),
+          );
         }
-        if (segment !== undefined) request('segments', 'put', segment.firstIndex, () => segs.put(segment));
+        const put = segment;
+        if (put !== undefined) request('segments', 'put', put.firstIndex, () => segs.put(put));
       }
       if (snapshot !== undefined) {
         const snaps = tx.objectStore('snapshot');
@@ -371,6 +455,7 @@ export class IdbStorage implements DurableStorage {
         request('meta', 'put', 'hardState', () => meta.put(hardState, 'hardState'));
       }
       await tx.done;
+      return written;
     } catch (e) {
       tx.done.catch(() => undefined);
       try {
@@ -384,7 +469,9 @@ export class IdbStorage implements DurableStorage {
 }
 
 function isRecordObject(v: unknown): v is { bytes: Uint8Array } {
-  return typeof v === 'object' && v !== null && (v as { bytes?: unknown }).bytes instanceof Uint8Array;
+  return (
+    typeof v === 'object' && v !== null && (v as { bytes?: unknown }).bytes instanceof Uint8Array
+  );
 }
 
 function decodeSegmentRecord(rec: SegmentRecord): StoredSegment {
@@ -392,20 +479,41 @@ function decodeSegmentRecord(rec: SegmentRecord): StoredSegment {
   if (!isRecordObject(rec)) throw new StorageCorruptionError(where, 'not a segment record');
   const seg = decodeSegment(rec.bytes, where);
   if (seg.firstIndex !== rec.firstIndex) {
-    throw new StorageCorruptionError(where, `stored under key ${rec.firstIndex} but its bytes start at ${seg.firstIndex}`);
+    throw new StorageCorruptionError(
+      where,
+      `stored under key ${rec.firstIndex} but its bytes start at ${seg.firstIndex}`,
+    );
   }
   const lastIndex = seg.firstIndex + seg.entries.length - 1;
   if (rec.lastIndex !== lastIndex) {
-    throw new StorageCorruptionError(where, `record says last index ${rec.lastIndex}, its bytes end at ${lastIndex}`);
+    throw new StorageCorruptionError(
+      where,
+      `record says last index ${rec.lastIndex}, its bytes end at ${lastIndex}`,
+    );
   }
-  return { key: rec.firstIndex, entries: seg.entries };
+  return { key: rec.firstIndex, entries: seg.entries, bytes: rec.bytes.length };
 }
 
-function makeSpan(entries: readonly { index: number }[]): SegmentSpan {
-  return { firstIndex: entries[0]!.index, lastIndex: entries[entries.length - 1]!.index };
+/** Written is what a committed write tells the span mirror. */
+interface Written {
+  trimmedBytes?: number;
 }
 
-function trimSpan(s: SegmentSpan, keepThrough: number): SegmentSpan {
-  return { firstIndex: s.firstIndex, lastIndex: keepThrough };
+function spanOps(written: Written): SegmentOps<SegmentSpan> {
+  return {
+    make(entries, merged) {
+      return {
+        firstIndex: merged[0]?.firstIndex ?? entries[0]!.index,
+        lastIndex: entries[entries.length - 1]!.index,
+        bytes: mergedBytes([...merged.map((s) => s.bytes), encodedSegmentBytes(entries)]),
+      };
+    },
+    trim(s, keepThrough) {
+      return {
+        firstIndex: s.firstIndex,
+        lastIndex: keepThrough,
+        bytes: written.trimmedBytes ?? s.bytes,
+      };
+    },
+  };
 }
-

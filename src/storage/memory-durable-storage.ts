@@ -1,20 +1,25 @@
 import { emptyHardState, type Entry, type LogIndex, type Snapshot } from '../raft/index.js';
 import type { DurableStorage, LoadedState, PersistBatch } from './durable-storage.js';
 import { StorageClosedError, StorageClosedReason, StorageError } from './errors.js';
+import { encodedSegmentBytes } from './record-codec.js';
 import {
   applyPlan,
   assembleLoadedState,
+  defaultMergePolicy,
   planPersist,
   planSaveSnapshot,
   type CompactionPlan,
   type LogShape,
+  type MergePolicy,
   type PersistPlan,
+  type SegmentOps,
 } from './segment-log.js';
 
-/** MemorySegment is one persisted batch, as IdbStorage would store it. */
+/** MemorySegment is one stored segment, as IdbStorage would store it (`bytes` is its record size there). */
 interface MemorySegment {
   readonly firstIndex: number;
   readonly lastIndex: number;
+  readonly bytes: number;
   readonly entries: readonly Entry[];
 }
 
@@ -22,8 +27,14 @@ interface MemorySegment {
 interface MemoryDisk {
   snapshot: Snapshot | undefined;
   shape: LogShape<MemorySegment>;
+  readonly mergePolicy: MergePolicy;
   /** writes counts persist and saveSnapshot calls that changed something (for tests). */
   writes: number;
+}
+
+export interface MemoryDurableStorageOptions {
+  /** mergePolicy: as IdbStorageOptions.mergePolicy; set the same in both to get the same layout. */
+  readonly mergePolicy?: MergePolicy;
 }
 
 /** SimulatedCrashError is thrown by a write that a test made crash; the handle is closed after it. */
@@ -33,8 +44,8 @@ export class SimulatedCrashError extends Error {
 
 /**
  * MemoryDurableStorage is a synchronous, in-memory DurableStorage for unit tests and the
- * simulator. It stores the log as IdbStorage does (one segment per persist batch, planned by the
- * same code in segment-log.ts), copies every byte array it is given or returns (values, not
+ * simulator. It stores the log as IdbStorage does (one segment per persist batch, small ones
+ * merged, all planned by the same code in segment-log.ts), copies every byte array it is given or returns (values, not
  * references, as IndexedDB's structured clone), and applies each write all at once, so a write
  * that fails or crashes leaves nothing behind.
  *
@@ -45,14 +56,18 @@ export class SimulatedCrashError extends Error {
  * leaves the handle open; `reopen()` returns a fresh handle on the same disk, like a restarted tab.
  */
 export class MemoryDurableStorage implements DurableStorage {
+  private readonly disk: MemoryDisk;
   private closedReason: StorageClosedReason | undefined;
   private pendingFault: { kind: 'crash' } | { kind: 'fail'; error: StorageError } | undefined;
 
-  constructor(private readonly disk: MemoryDisk = newDisk()) {}
+  /** The second parameter is internal: reopen() passes the disk it shares. */
+  constructor(options: MemoryDurableStorageOptions = {}, disk?: MemoryDisk) {
+    this.disk = disk ?? newDisk(options.mergePolicy ?? defaultMergePolicy);
+  }
 
   /** reopen returns a new handle on the same durable data (this one may be closed or crashed). */
   reopen(): MemoryDurableStorage {
-    return new MemoryDurableStorage(this.disk);
+    return new MemoryDurableStorage({}, this.disk);
   }
 
   /** crash closes this handle like a killed process; the data written so far stays. */
@@ -80,6 +95,11 @@ export class MemoryDurableStorage implements DurableStorage {
     return this.disk.writes;
   }
 
+  /** segmentCount is the number of stored segments (records, in IdbStorage terms), for tests. */
+  get segmentCount(): number {
+    return this.disk.shape.spans.length;
+  }
+
   get closed(): boolean {
     return this.closedReason !== undefined;
   }
@@ -89,7 +109,11 @@ export class MemoryDurableStorage implements DurableStorage {
     const { state } = assembleLoadedState({
       hardState: this.disk.shape.hardState,
       snapshot: this.disk.snapshot,
-      segments: this.disk.shape.spans.map((s) => ({ key: s.firstIndex, entries: s.entries })),
+      segments: this.disk.shape.spans.map((s) => ({
+        key: s.firstIndex,
+        entries: s.entries,
+        bytes: s.bytes,
+      })),
     });
     return {
       hardState: { ...state.hardState },
@@ -100,7 +124,7 @@ export class MemoryDurableStorage implements DurableStorage {
 
   persist(batch: PersistBatch): void {
     this.checkOpen();
-    const plan = planPersist(this.disk.shape, batch);
+    const plan = planPersist(this.disk.shape, batch, this.disk.mergePolicy);
     this.commit(plan);
   }
 
@@ -129,25 +153,43 @@ export class MemoryDurableStorage implements DurableStorage {
     if (plan === undefined) return;
     // Everything that can throw (copying) happens before the first mutation.
     const snapshot = plan.snapshot === undefined ? undefined : copySnapshot(plan.snapshot);
-    applyPlan(this.disk.shape, plan, trimSegment, makeSegment);
+    applyPlan(this.disk.shape, plan, memorySegmentOps);
     if (snapshot !== undefined) this.disk.snapshot = snapshot;
-    if ('hardState' in plan && plan.hardState !== undefined) this.disk.shape.hardState = { ...plan.hardState };
+    if ('hardState' in plan && plan.hardState !== undefined)
+      this.disk.shape.hardState = { ...plan.hardState };
     this.disk.writes++;
   }
 }
 
-function newDisk(): MemoryDisk {
-  return { snapshot: undefined, shape: { snapshotIndex: 0, hardState: emptyHardState, spans: [] }, writes: 0 };
+function newDisk(mergePolicy: MergePolicy): MemoryDisk {
+  return {
+    snapshot: undefined,
+    shape: { snapshotIndex: 0, hardState: emptyHardState, spans: [] },
+    mergePolicy,
+    writes: 0,
+  };
 }
 
-function makeSegment(entries: readonly Entry[]): MemorySegment {
-  const copied = entries.map(copyEntry);
-  return { firstIndex: copied[0]!.index, lastIndex: copied[copied.length - 1]!.index, entries: copied };
-}
-
-function trimSegment(s: MemorySegment, keepThrough: number): MemorySegment {
-  return { firstIndex: s.firstIndex, lastIndex: keepThrough, entries: s.entries.slice(0, keepThrough - s.firstIndex + 1) };
-}
+const memorySegmentOps: SegmentOps<MemorySegment> = {
+  make(entries, merged) {
+    const all = [...merged.flatMap((s) => s.entries), ...entries.map(copyEntry)];
+    return {
+      firstIndex: all[0]!.index,
+      lastIndex: all[all.length - 1]!.index,
+      bytes: encodedSegmentBytes(all),
+      entries: all,
+    };
+  },
+  trim(s, keepThrough) {
+    const entries = s.entries.slice(0, keepThrough - s.firstIndex + 1);
+    return {
+      firstIndex: s.firstIndex,
+      lastIndex: keepThrough,
+      bytes: encodedSegmentBytes(entries),
+      entries,
+    };
+  },
+};
 
 function copyEntry(e: Entry): Entry {
   return { term: e.term, index: e.index, type: e.type, data: e.data.slice() };

@@ -48,7 +48,12 @@ export const RecordKind = {
 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
-const kindNames: Record<number, string> = { 1: 'format', 2: 'hardState', 3: 'segment', 4: 'snapshot' };
+const kindNames: Record<number, string> = {
+  1: 'format',
+  2: 'hardState',
+  3: 'segment',
+  4: 'snapshot',
+};
 
 const HEADER_BYTES = 8;
 const TRAILER_BYTES = 4;
@@ -56,7 +61,10 @@ const U53_BYTES = 8;
 const ENTRY_HEADER_BYTES = U53_BYTES + 1 + 4;
 const TWO_32 = 2 ** 32;
 
-const entryTypeCodes: Record<EntryType, number> = { [EntryType.Normal]: 0, [EntryType.ConfChange]: 1 };
+const entryTypeCodes: Record<EntryType, number> = {
+  [EntryType.Normal]: 0,
+  [EntryType.ConfChange]: 1,
+};
 const entryTypesByCode: readonly EntryType[] = [EntryType.Normal, EntryType.ConfChange];
 
 const utf8Encoder = new TextEncoder();
@@ -121,9 +129,11 @@ class Reader {
     readonly location: string,
     expectedKind: RecordKind,
   ) {
-    if (!(bytes instanceof Uint8Array)) throw this.corrupt(`expected a Uint8Array record, got ${describe(bytes)}`);
+    if (!(bytes instanceof Uint8Array))
+      throw this.corrupt(`expected a Uint8Array record, got ${describe(bytes)}`);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length < HEADER_BYTES + TRAILER_BYTES) throw this.corrupt(`record too short (${bytes.length} bytes)`);
+    if (bytes.length < HEADER_BYTES + TRAILER_BYTES)
+      throw this.corrupt(`record too short (${bytes.length} bytes)`);
     this.end = bytes.length - TRAILER_BYTES;
     // The checksum comes first: a flipped bit anywhere, header included, is reported as such.
     const stored = this.view.getUint32(this.end, true);
@@ -134,7 +144,9 @@ class Reader {
     if (this.view.getUint32(0, true) !== MAGIC) throw this.corrupt('bad magic number');
     const kind = this.view.getUint8(4);
     if (kind !== expectedKind) {
-      throw this.corrupt(`expected a ${kindNames[expectedKind]} record, found kind ${kindNames[kind] ?? kind}`);
+      throw this.corrupt(
+        `expected a ${kindNames[expectedKind]} record, found kind ${kindNames[kind] ?? kind}`,
+      );
     }
     const version = this.view.getUint8(5);
     if (version > FORMAT_VERSION) {
@@ -193,7 +205,8 @@ class Reader {
   }
 
   done(): void {
-    if (this.pos !== this.end) throw this.corrupt(`${this.end - this.pos} unexpected bytes after the body`);
+    if (this.pos !== this.end)
+      throw this.corrupt(`${this.end - this.pos} unexpected bytes after the body`);
   }
 }
 
@@ -264,7 +277,10 @@ export function encodeSegment(entries: readonly Entry[]): Uint8Array {
   let size = U53_BYTES + 4;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    assert(e.index === first + i, () => `segment entries not contiguous at ${first + i} (found ${e.index})`);
+    assert(
+      e.index === first + i,
+      () => `segment entries not contiguous at ${first + i} (found ${e.index})`,
+    );
     size += encodedEntryBytes(e);
   }
   const w = new Writer(size, RecordKind.Segment);
@@ -296,7 +312,12 @@ export function decodeSegment(bytes: Uint8Array, location: string): DecodedSegme
     const code = r.u8('entry type');
     const type = entryTypesByCode[code];
     if (type === undefined) throw r.corrupt(`entry ${firstIndex + i}: unknown entry type ${code}`);
-    entries[i] = { term: term(t), index: logIndex(firstIndex + i), type, data: r.raw('entry data') };
+    entries[i] = {
+      term: term(t),
+      index: logIndex(firstIndex + i),
+      type,
+      data: r.raw('entry data'),
+    };
   }
   r.done();
   return { firstIndex, entries };

@@ -105,7 +105,8 @@ export interface PersistPlan {
  * when the batch changes nothing. Order of effects: a snapshot replaces the whole log; entries
  * at or before the (new) snapshot index are ignored (as MemoryStorage.append does); the rest
  * overwrite any stored entry at an index ≥ their first index (Raft's conflicting suffix); the
- * hard state replaces the stored one. Caller bugs (a gap, an older snapshot) are assertions.
+ * hard state replaces the stored one. Caller bugs (a gap, an older snapshot, overwriting a
+ * committed entry, a commit outside the log, terms decreasing in the batch) are assertions.
  */
 export function planPersist(
   shape: LogShape,
@@ -119,7 +120,8 @@ export function planPersist(
     snapshot = batch.snapshot;
     assert(
       snapshot.metadata.index > snapshotIndex,
-      () => `persisting snapshot ${snapshot!.metadata.index}, not newer than the stored one (${snapshotIndex})`,
+      () =>
+        `persisting snapshot ${snapshot!.metadata.index}, not newer than the stored one (${snapshotIndex})`,
     );
     // Raft restores a snapshot only when the log does not hold its entry, so any stored entry
     // after it belongs to a diverged history: the whole log goes, as in MemoryStorage.applySnapshot.
@@ -133,6 +135,10 @@ export function planPersist(
       entries[i]!.index === entries[i - 1]!.index + 1,
       () => `persist batch not contiguous: ${entries[i - 1]!.index} then ${entries[i]!.index}`,
     );
+    assert(
+      entries[i]!.term >= entries[i - 1]!.term,
+      () => `persist batch terms decrease at ${entries[i]!.index}`,
+    );
   }
   if (entries.length > 0 && entries[0]!.index <= snapshotIndex) {
     entries = entries.slice(snapshotIndex + 1 - entries[0]!.index);
@@ -145,13 +151,17 @@ export function planPersist(
   if (entries.length > 0) {
     const first = entries[0]!.index;
     const last = lastIndex;
-    assert(first <= last + 1, () => `persist would leave a gap: log ends at ${last}, batch starts at ${first}`);
+    assert(
+      first <= last + 1,
+      () => `persist would leave a gap: log ends at ${last}, batch starts at ${first}`,
+    );
     if (first <= last) {
       // Raft only ever overwrites uncommitted entries (etcd panics on a conflict with a committed
       // one); losing a durable committed entry here would break safety silently.
       assert(
         snapshot !== undefined || first > shape.hardState.commit,
-        () => `persist would overwrite committed entries from ${first} (commit ${shape.hardState.commit})`,
+        () =>
+          `persist would overwrite committed entries from ${first} (commit ${shape.hardState.commit})`,
       );
       for (const s of spans) {
         if (s.firstIndex >= first) {
@@ -163,19 +173,29 @@ export function planPersist(
     }
     lastIndex = entries[entries.length - 1]!.index;
     const lastTerm = entries[entries.length - 1]!.term;
-    assert(hardState.term >= lastTerm, () => `persisting entries of term ${lastTerm} with hard state term ${hardState.term}`);
+    assert(
+      hardState.term >= lastTerm,
+      () => `persisting entries of term ${lastTerm} with hard state term ${hardState.term}`,
+    );
   }
   // What load() would reject must not be written: the commit index lies within the log.
   assert(
     hardState.commit >= snapshotIndex && hardState.commit <= lastIndex,
-    () => `hard state commit ${hardState.commit} outside [${snapshotIndex}, ${lastIndex}] after persist`,
+    () =>
+      `hard state commit ${hardState.commit} outside [${snapshotIndex}, ${lastIndex}] after persist`,
   );
 
   const clearAll = snapshot !== undefined && shape.spans.length > 0;
   const append = entries.length > 0 ? entries : undefined;
-  if (snapshot === undefined && append === undefined && batch.hardState === undefined) return undefined;
+  if (snapshot === undefined && append === undefined && batch.hardState === undefined)
+    return undefined;
   let mergeFrom: number | undefined;
-  if (append !== undefined && snapshot === undefined && deleteFrom === undefined && trim === undefined) {
+  if (
+    append !== undefined &&
+    snapshot === undefined &&
+    deleteFrom === undefined &&
+    trim === undefined
+  ) {
     mergeFrom = mergeStart(spans, append, policy);
   }
   return {
@@ -186,7 +206,11 @@ export function planPersist(
 }
 
 /** mergeStart returns the key of the run of small tail segments to merge with `append`, if due. */
-function mergeStart(spans: readonly SegmentSpan[], append: readonly Entry[], policy: MergePolicy): number | undefined {
+function mergeStart(
+  spans: readonly SegmentSpan[],
+  append: readonly Entry[],
+  policy: MergePolicy,
+): number | undefined {
   if (policy.fanIn < 2 || append.length >= policy.fanIn) return undefined;
   if (encodedSegmentBytes(append) >= policy.smallBytes) return undefined;
   const want = policy.fanIn - 1;
@@ -223,8 +247,14 @@ export function planSaveSnapshot(
 ): CompactionPlan | undefined {
   const index = snapshot.metadata.index;
   if (index <= shape.snapshotIndex) return undefined;
-  assert(compactIndex <= index, () => `compact index ${compactIndex} is after the snapshot index ${index}`);
-  assert(index <= lastIndexOf(shape), () => `snapshot ${index} is beyond the last index ${lastIndexOf(shape)}`);
+  assert(
+    compactIndex <= index,
+    () => `compact index ${compactIndex} is after the snapshot index ${index}`,
+  );
+  assert(
+    index <= lastIndexOf(shape),
+    () => `snapshot ${index} is beyond the last index ${lastIndexOf(shape)}`,
+  );
   assert(
     index <= shape.hardState.commit,
     () => `snapshot ${index} is beyond the durable commit index ${shape.hardState.commit}`,
@@ -249,7 +279,11 @@ export interface SegmentOps<S extends SegmentSpan> {
  * applySegmentChanges returns the segment list after `changes`. Used on IdbStorage's span mirror
  * (after the transaction committed) and on MemoryDurableStorage's segments.
  */
-export function applySegmentChanges<S extends SegmentSpan>(spans: S[], changes: SegmentChanges, ops: SegmentOps<S>): S[] {
+export function applySegmentChanges<S extends SegmentSpan>(
+  spans: S[],
+  changes: SegmentChanges,
+  ops: SegmentOps<S>,
+): S[] {
   let out = changes.clearAll ? [] : spans;
   const { deleteThrough, deleteFrom, trim, append, mergeFrom } = changes;
   if (deleteThrough !== undefined) out = out.filter((s) => s.firstIndex > deleteThrough);
@@ -273,7 +307,11 @@ export function applySegmentChanges<S extends SegmentSpan>(spans: S[], changes: 
  * applyPlan updates `shape` after `plan` was made durable (for IdbStorage: after its transaction
  * committed, never before, so a failed write leaves the mirror as the disk is).
  */
-export function applyPlan<S extends SegmentSpan>(shape: LogShape<S>, plan: PersistPlan | CompactionPlan, ops: SegmentOps<S>): void {
+export function applyPlan<S extends SegmentSpan>(
+  shape: LogShape<S>,
+  plan: PersistPlan | CompactionPlan,
+  ops: SegmentOps<S>,
+): void {
   if (plan.snapshot !== undefined) shape.snapshotIndex = plan.snapshot.metadata.index;
   if ('hardState' in plan && plan.hardState !== undefined) shape.hardState = plan.hardState;
   shape.spans = applySegmentChanges(shape.spans, plan.segments, ops);
@@ -311,7 +349,10 @@ export const snapshotLocation = 'snapshot[latest]';
  * [snapshot index, last index] or its term is below the last entry's (the bounds the core would
  * otherwise assert on at start).
  */
-export function assembleLoadedState(records: StoredRecords): { state: LoadedState; shape: LogShape } {
+export function assembleLoadedState(records: StoredRecords): {
+  state: LoadedState;
+  shape: LogShape;
+} {
   const snapshot = records.snapshot ?? emptySnapshot;
   const hardState = records.hardState ?? emptyHardState;
   const snapIndex = snapshot.metadata.index;
@@ -324,12 +365,22 @@ export function assembleLoadedState(records: StoredRecords): { state: LoadedStat
     const first = seg.entries[0];
     if (first === undefined) throw new StorageCorruptionError(where, 'empty segment');
     if (first.index !== seg.key) {
-      throw new StorageCorruptionError(where, `stored under key ${seg.key} but starts at index ${first.index}`);
+      throw new StorageCorruptionError(
+        where,
+        `stored under key ${seg.key} but starts at index ${first.index}`,
+      );
     }
-    const span = { firstIndex: seg.key, lastIndex: seg.key + seg.entries.length - 1, bytes: seg.bytes };
+    const span = {
+      firstIndex: seg.key,
+      lastIndex: seg.key + seg.entries.length - 1,
+      bytes: seg.bytes,
+    };
     if (prev === undefined) {
       if (span.firstIndex > snapIndex + 1) {
-        throw new StorageCorruptionError(where, `gap: the log starts at ${span.firstIndex}, after the snapshot at ${snapIndex}`);
+        throw new StorageCorruptionError(
+          where,
+          `gap: the log starts at ${span.firstIndex}, after the snapshot at ${snapIndex}`,
+        );
       }
     } else if (span.firstIndex !== prev.lastIndex + 1) {
       const what = span.firstIndex <= prev.lastIndex ? 'overlaps' : 'leaves a gap after';
@@ -350,7 +401,10 @@ export function assembleLoadedState(records: StoredRecords): { state: LoadedStat
         continue;
       }
       if (e.term < lastTerm) {
-        throw new StorageCorruptionError(where, `term decreases at entry ${e.index} (${e.term} after ${lastTerm})`);
+        throw new StorageCorruptionError(
+          where,
+          `term decreases at entry ${e.index} (${e.term} after ${lastTerm})`,
+        );
       }
       lastTerm = e.term;
       entries.push(e);
@@ -372,10 +426,16 @@ export function assembleLoadedState(records: StoredRecords): { state: LoadedStat
     );
   }
   if (hardState.commit > lastIndex) {
-    throw new StorageCorruptionError(hardStateLocation, `commit ${hardState.commit} is beyond the last index ${lastIndex}`);
+    throw new StorageCorruptionError(
+      hardStateLocation,
+      `commit ${hardState.commit} is beyond the last index ${lastIndex}`,
+    );
   }
   if (hardState.term < lastTerm) {
-    throw new StorageCorruptionError(hardStateLocation, `term ${hardState.term} is below the last log term ${lastTerm}`);
+    throw new StorageCorruptionError(
+      hardStateLocation,
+      `term ${hardState.term} is below the last log term ${lastTerm}`,
+    );
   }
   return {
     state: { hardState, snapshot, entries },
