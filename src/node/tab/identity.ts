@@ -20,7 +20,6 @@ export interface Identity {
 const knownKey = (cluster: string) => `tabd/${cluster}/peers`;
 const hintKey = (cluster: string) => `tabd/${cluster}/me`;
 export const lockName = (cluster: string, peer: string) => `tabd/${cluster}/peer/${peer}`;
-export const dbName = (cluster: string, peer: string) => `tabd/${cluster}/${peer}`;
 
 export function randomPeerId(): string {
   const b = new Uint8Array(8);

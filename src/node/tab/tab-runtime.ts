@@ -11,9 +11,9 @@
 // message delivery are unthrottled).
 import { SeededRng, nodeId, type NodeId } from '../../raft/index.js';
 import { IdbStorage } from '../../storage/idb-storage.js';
-import type { Transport } from '../../transport/transport.js';
+import type { Transport, TransportHandlers } from '../../transport/transport.js';
 import { KvServer } from '../kv-server.js';
-import { claimIdentity, dbName, type Identity } from './identity.js';
+import { claimIdentity, type Identity } from './identity.js';
 import { WorkerTickSource } from './tick-source.js';
 
 /** MeshTransport is a Transport with partition hooks for tests and workshops. */
@@ -36,6 +36,10 @@ export interface TabRuntimeOptions {
   readonly discoveryMs?: number;
   /** graceMs: a member unheard this long is replaced / removed by the leader. */
   readonly graceMs?: number;
+  /** snapshotEntries: snapshot (and compact the log) after this many applied entries; default RaftNode's. */
+  readonly snapshotEntries?: number;
+  /** snapshotCatchUpEntries: entries kept before a snapshot for slow followers; default RaftNode's. */
+  readonly snapshotCatchUpEntries?: number;
   /** createTransport builds the mesh for this peer id. */
   readonly createTransport: (peerId: NodeId) => MeshTransport | Promise<MeshTransport>;
   /** log receives the Raft core's event lines (debugging; ?debug=1 on the page). */
@@ -77,9 +81,16 @@ export class TabRuntime {
     const o = { ...tabRuntimeDefaults, ...opts };
     const identity = await claimIdentity(o.cluster);
     const id = nodeId(identity.peerId);
-    const storage = await IdbStorage.open(dbName(o.cluster, identity.peerId));
+    const storage = await IdbStorage.open(IdbStorage.databaseName(o.cluster, identity.peerId));
     const loaded = await storage.load();
     const transport = await o.createTransport(id);
+    // Join the room before deciding whether to found the cluster: until the
+    // transport starts, signaling has not joined and peersSeen() is always
+    // empty, so a tab of another browser (no shared bootstrapped flag) would
+    // found a second cluster of the same name and peers would take both
+    // leaders' messages. The node binds its handlers when it starts; messages
+    // arriving before then are dropped (Raft retransmits).
+    const lateBound = bindLater(transport);
     const empty = loaded.snapshot.metadata.index === 0 && loaded.entries.length === 0;
     const bootstrap = empty ? await decideBootstrap(o.cluster, transport, o.discoveryMs) : false;
     const seed = crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -88,7 +99,7 @@ export class TabRuntime {
       {
         id,
         durable: storage,
-        transport,
+        transport: lateBound,
         rng: new SeededRng(seed),
         raft: {
           electionTicks: o.electionTicks,
@@ -100,6 +111,8 @@ export class TabRuntime {
         bootstrap: bootstrap ? [id] : undefined,
         ticksPerSecond,
         requestTimeoutTicks: Math.ceil(5000 / o.tickMs),
+        ...(opts.snapshotEntries !== undefined ? { snapshotEntries: opts.snapshotEntries } : {}),
+        ...(opts.snapshotCatchUpEntries !== undefined ? { snapshotCatchUpEntries: opts.snapshotCatchUpEntries } : {}),
         membership: {
           targetVoters: o.targetVoters,
           graceTicks: Math.ceil(o.graceMs / o.tickMs),
@@ -130,6 +143,30 @@ export class TabRuntime {
     void this.storage.close();
     this.identity.release();
   }
+}
+
+/**
+ * bindLater starts `transport` now (joining the signaling room) and returns a
+ * Transport for the node whose start() only binds the node's handlers.
+ */
+function bindLater(transport: MeshTransport): Transport {
+  let handlers: TransportHandlers | undefined;
+  transport.start({
+    onMessage: (m) => handlers?.onMessage(m),
+    onPeerUp: (p) => handlers?.onPeerUp?.(p),
+    onPeerDown: (p) => handlers?.onPeerDown?.(p),
+    onSendDropped: (m, reason) => handlers?.onSendDropped?.(m, reason),
+  });
+  return {
+    localId: transport.localId,
+    start: (h) => {
+      handlers = h;
+    },
+    send: (m) => transport.send(m),
+    connectedPeers: () => transport.connectedPeers(),
+    stats: () => transport.stats(),
+    close: () => transport.close(),
+  };
 }
 
 /**
