@@ -136,6 +136,10 @@ interface PendingRead {
   readonly deadline: number;
 }
 
+function namesPeer(cs: ConfState, id: NodeId): boolean {
+  return cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id);
+}
+
 /** RaftNode runs one Raft peer. Construct with `RaftNode.open` (async storage) or `new RaftNode(cfg, loaded)`. */
 export class RaftNode {
   readonly id: NodeId;
@@ -146,7 +150,13 @@ export class RaftNode {
   private readonly snapshotEntries: number;
   private readonly snapshotCatchUpEntries: number;
   private nowTick = 0;
-  private seq = 0;
+  /**
+   * seq numbers this incarnation's proposals (the envelope's seq, a conf change's context). It
+   * starts in a random slot of 2^21 numbers, not at 0: entries an earlier incarnation of this
+   * peer proposed can commit after a restart, and with a counter restarted from 0 their seq would
+   * name (and answer) this incarnation's own pending proposals.
+   */
+  private seq: number;
   private readonly proposals = new Map<number, PendingProposal>();
   /** waitingForLeader: proposals refused for want of a leader, retried when one appears. */
   private waitingForLeader: number[] = [];
@@ -179,6 +189,7 @@ export class RaftNode {
     this.requestTimeoutTicks = cfg.requestTimeoutTicks ?? raftNodeDefaults.requestTimeoutTicks;
     this.snapshotEntries = cfg.snapshotEntries ?? raftNodeDefaults.snapshotEntries;
     this.snapshotCatchUpEntries = cfg.snapshotCatchUpEntries ?? raftNodeDefaults.snapshotCatchUpEntries;
+    this.seq = cfg.rng.intn(2 ** 31) * 2 ** 21;
 
     // Rebuild the core's view and the state machine: snapshot, then the log after it.
     const snap = loaded.snapshot;
@@ -504,12 +515,28 @@ export class RaftNode {
   }
 
   private send(msgs: readonly Message[]): void {
-    for (const m of msgs) {
+    for (let m of msgs) {
+      if (m.type === 'MsgSnap' && m.snapshot && !namesPeer(m.snapshot.metadata.confState, m.to)) {
+        // The stored snapshot predates the recipient's membership, and the core installs only a
+        // snapshot whose ConfState names it: send the applied state instead, as etcd's server
+        // does (createMergedSnapshotMessage). Otherwise a member added after the last snapshot
+        // could not catch up until the next one (snapshotEntries later).
+        m = { ...m, snapshot: this.appliedSnapshot() };
+      }
       this.cfg.transport.send(m);
       // The follower's MsgAppResp after installing moves its progress on; if
       // that never comes, checkSnapshots reports the send failed so it retries.
       if (m.type === 'MsgSnap') this.snapshotSentAt.set(m.to, this.nowTick);
     }
+  }
+
+  /** appliedSnapshot is a snapshot of the state machine at the applied index (not stored). */
+  private appliedSnapshot(): Snapshot {
+    const index = this.rawNode.raft.raftLog.applied;
+    return {
+      metadata: { index, term: this.memStorage.term(index), confState: this.confState },
+      data: this.cfg.applier.snapshot(),
+    };
   }
 
   /** checkSnapshots reports snapshots unanswered for snapshotTimeoutTicks as failed. */

@@ -197,7 +197,7 @@ export class Raft {
       index: prevIndex,
       logTerm: prevTerm,
       entries: ents,
-      commit: this.raftLog.committed,
+      commit: this.commitToSend(),
     });
     pr.sentEntries(ents.length, payloadsSizeBytes(ents));
     return true;
@@ -216,6 +216,21 @@ export class Raft {
     pr.becomeSnapshot(snap.metadata.index);
     this.send({ to, type: MessageType.MsgSnap, snapshot: snap });
     return true;
+  }
+
+  /**
+   * commitToSend is the commit index a MsgApp may carry. A leader may send
+   * before its own write completes, so never one that rests on entries only
+   * its own, not yet durable, ack replicated: a learner told so would apply
+   * an entry the leader can still lose in a crash (found by the simulator,
+   * test/sim). Only a lone voter commits by its own ack alone; with more
+   * voters, some follower acked every committed entry after receiving it,
+   * hence after this leader's write of it.
+   */
+  private commitToSend(): LogIndex {
+    const c = this.raftLog.committed;
+    if (!this.trk.isSingleton()) return c;
+    return logIndex(Math.min(c, this.raftLog.unstable.offset - 1));
   }
 
   /** sendHeartbeat sends a heartbeat carrying a commit index the follower is known to have. */

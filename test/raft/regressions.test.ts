@@ -153,4 +153,52 @@ describe('simulator regressions', () => {
     expect(f.confState?.voters).toEqual([nodeId('2')]);
     expect(l.rawNode.raft.state).toBe('follower');
   });
+
+  // Simulator: `--membership` runs found a leader of term 4 lacking an entry
+  // a learner had applied. A lone voter commits a proposal by its own ack;
+  // the application sent the leader's MsgApp (carrying that commit index)
+  // before the leader's write completed, as a leader may (thesis §10.2.1),
+  // and the leader crashed before the write. Fix: a MsgApp never carries a
+  // commit index that rests on the leader's own non-durable entries.
+  it("a lone voter's MsgApp sent before its write never makes a learner apply what the leader may lose", () => {
+    const c = Cluster.bootstrapped(['1']);
+    c.campaign('1');
+    c.stabilize();
+    const l = c.node('1');
+    c.addNode(nodeId('2'));
+    expect(
+      l.rawNode.proposeConfChange({
+        transition: ConfChangeTransition.Auto,
+        changes: [{ type: ConfChangeType.AddLearnerNode, nodeId: nodeId('2') }],
+        context: '',
+      }),
+    ).toBeUndefined();
+    c.stabilize();
+    const f = c.node('2');
+    expect(f.confState?.learners).toEqual([nodeId('2')]);
+
+    // The leader takes the Ready with its proposal and sends first, as a leader may.
+    expect(l.rawNode.propose(enc('lost'))).toBeUndefined();
+    const rd = l.rawNode.ready();
+    const x = rd.entries[rd.entries.length - 1]!;
+    expect(rd.hardState?.commit).toBe(x.index);
+    for (const m of rd.messages) c.deliver(m);
+    c.queue = [];
+    // The learner may store the entry, but must not learn that it committed.
+    expect(f.rawNode.raft.raftLog.committed).toBeLessThan(x.index);
+
+    // The leader crashes before its write: it restarts from storage without the entry.
+    c.addNode(nodeId('1'), l.storage);
+    c.process(c.node('1'));
+    c.campaign('1');
+    c.stabilize();
+    const l2 = c.node('1');
+    expect(l2.rawNode.raft.state).toBe('leader');
+    expect(l2.rawNode.propose(enc('kept'))).toBeUndefined();
+    c.stabilize();
+    const values = (n: typeof f): string[] => n.applied.map((e) => new TextDecoder().decode(e.data));
+    expect(values(f)).not.toContain('lost');
+    expect(values(f)).toEqual(values(l2));
+    expect(values(f)).toContain('kept');
+  });
 });
