@@ -6,7 +6,12 @@ import { logIndex, nodeId, term, type Entry, type Term } from '../../src/raft/in
 import { SafetyChecker, ViolationKind, type LogView } from './checker.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const e = (index: number, t: number, data = ''): Entry => ({ index: logIndex(index), term: term(t), type: 'normal', data: enc(data) });
+const e = (index: number, t: number, data = ''): Entry => ({
+  index: logIndex(index),
+  term: term(t),
+  type: 'normal',
+  data: enc(data),
+});
 
 function view(node: string, entries: Entry[], first = 1): LogView {
   return {
@@ -37,14 +42,23 @@ describe('SafetyChecker', () => {
     expect(c.violations).toEqual([]);
     c.onLogEntries(3, nodeId('3'), [e(2, 1, 'x')], 1);
     c.onLogEntries(4, nodeId('4'), [e(3, 2, 'c')], 3);
-    expect(c.violations.map((v) => v.kind)).toEqual([ViolationKind.LogMatching, ViolationKind.LogMatching]);
+    expect(c.violations.map((v) => v.kind)).toEqual([
+      ViolationKind.LogMatching,
+      ViolationKind.LogMatching,
+    ]);
   });
 
   it('log matching across whole logs: equal at a later index, different before', () => {
     const c = new SafetyChecker();
-    c.checkLogs(1, [view('1', [e(1, 1, 'a'), e(2, 2, 'b')]), view('2', [e(1, 1, 'a'), e(2, 3, 'z')])]);
+    c.checkLogs(1, [
+      view('1', [e(1, 1, 'a'), e(2, 2, 'b')]),
+      view('2', [e(1, 1, 'a'), e(2, 3, 'z')]),
+    ]);
     expect(c.violations).toEqual([]);
-    c.checkLogs(2, [view('1', [e(1, 1, 'a'), e(2, 2, 'b')]), view('2', [e(1, 1, 'x'), e(2, 2, 'b')])]);
+    c.checkLogs(2, [
+      view('1', [e(1, 1, 'a'), e(2, 2, 'b')]),
+      view('2', [e(1, 1, 'x'), e(2, 2, 'b')]),
+    ]);
     expect(c.violations.map((v) => v.kind)).toEqual([ViolationKind.LogMatching]);
   });
 

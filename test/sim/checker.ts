@@ -95,7 +95,11 @@ export class SafetyChecker {
   onLeader(time: number, node: NodeId, t: Term, log: LogView): void {
     const prev = this.leaders.get(t);
     if (prev !== undefined && prev !== node) {
-      this.violate(ViolationKind.ElectionSafety, time, `two leaders in term ${t}: ${prev} and ${node}`);
+      this.violate(
+        ViolationKind.ElectionSafety,
+        time,
+        `two leaders in term ${t}: ${prev} and ${node}`,
+      );
     } else {
       this.leaders.set(t, node);
     }
@@ -122,7 +126,12 @@ export class SafetyChecker {
    * (index, term) pair always names the same content and the same
    * predecessor term: then equal pairs imply equal prefixes by induction.
    */
-  onLogEntries(time: number, node: NodeId, entries: readonly Entry[], prevTerm: number | undefined): void {
+  onLogEntries(
+    time: number,
+    node: NodeId,
+    entries: readonly Entry[],
+    prevTerm: number | undefined,
+  ): void {
     let pt = prevTerm;
     for (const e of entries) {
       const k = `${e.index}:${e.term}`;
@@ -178,7 +187,13 @@ export class SafetyChecker {
   }
 
   /** onCommitKnown: node made index known committed (durable hard state or apply) while at term obsTerm. */
-  onCommitKnown(time: number, node: NodeId, index: LogIndex, entryTerm: Term | undefined, obsTerm: Term): void {
+  onCommitKnown(
+    time: number,
+    node: NodeId,
+    index: LogIndex,
+    entryTerm: Term | undefined,
+    obsTerm: Term,
+  ): void {
     if (index > this.maxObservedCommit) {
       this.maxObservedCommit = index;
       this.maxObservedBy = node;
@@ -221,7 +236,14 @@ export class SafetyChecker {
   }
 
   /** onStateAt: node's state machine is at applied index with fingerprint fp; all nodes must agree per index. */
-  onStateAt(time: number, node: NodeId, index: number, fp: string, desc: string, how: string): void {
+  onStateAt(
+    time: number,
+    node: NodeId,
+    index: number,
+    fp: string,
+    desc: string,
+    how: string,
+  ): void {
     if (index > this.maxApplied) {
       this.maxApplied = index;
       this.maxAppliedBy = node;

@@ -49,7 +49,8 @@ function parseArgs(argv: readonly string[]): CliOptions {
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} needs an integer >= ${min}`);
+    if (v === undefined || !Number.isSafeInteger(n) || n < min)
+      throw new UsageError(`${flag} needs an integer >= ${min}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -78,7 +79,8 @@ function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case '--mutant': {
         const m = argv[++i] ?? '';
-        if (!isMutantName(m)) throw new UsageError(`--mutant must be one of ${mutantNames.join(', ')}`);
+        if (!isMutantName(m))
+          throw new UsageError(`--mutant must be one of ${mutantNames.join(', ')}`);
         o.mutant = m;
         break;
       }
@@ -112,13 +114,17 @@ function main(): number {
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     console.error(`sim: ${err.message}`);
-    console.error('usage: npm run sim -- [--runs N] [--base-seed B | --seed S] [--nodes 3|5] [--membership] [--snapshots] [--mutant NAME] [--fault-steps N] [--verbose]');
+    console.error(
+      'usage: npm run sim -- [--runs N] [--base-seed B | --seed S] [--nodes 3|5] [--membership] [--snapshots] [--mutant NAME] [--fault-steps N] [--verbose]',
+    );
     return 2;
   }
 
   if (o.seed !== undefined) {
     const r = runSimulation({ ...simOptions(o), seed: o.seed, keepTrace: o.verbose });
-    console.log(`seed ${r.seed}${o.mutant ? ` (mutant ${o.mutant})` : ''}: profile and fault schedule`);
+    console.log(
+      `seed ${r.seed}${o.mutant ? ` (mutant ${o.mutant})` : ''}: profile and fault schedule`,
+    );
     for (const line of r.schedule) console.log(`  ${line}`);
     console.log('what happened:');
     for (const line of r.summary) console.log(`  ${line}`);
@@ -147,8 +153,12 @@ function main(): number {
       if (r.violations.length > 0) console.log(describeFailure(simOptions(o), r));
     },
   });
-  const kinds = Object.entries(b.kinds).map(([k, n]) => `${k}=${n}`).join(' ');
-  const styles = Object.entries(b.styles).map(([k, n]) => `${k}=${n}`).join(' ');
+  const kinds = Object.entries(b.kinds)
+    .map(([k, n]) => `${k}=${n}`)
+    .join(' ');
+  const styles = Object.entries(b.styles)
+    .map(([k, n]) => `${k}=${n}`)
+    .join(' ');
   const t = b.totals;
   console.log(
     `(${(b.elapsedMs / 1000).toFixed(1)}s, base seed ${o.baseSeed}; styles ${styles}; ${t['elections'] ?? 0} elections, ${t['crashes'] ?? 0} crashes, ${t['partitions'] ?? 0} partitions, ${t['snapshotsInstalled'] ?? 0} snapshot installs, ${t['confChangesProposed'] ?? 0} conf changes${kinds ? `; first violation per run: ${kinds}` : ''})`,
@@ -159,4 +169,6 @@ function main(): number {
 
 // `--workload kv` hands every argument to the KV workload's runner (test/sim/kv/cli.ts).
 const simArgv = process.argv.slice(2);
-process.exitCode = simArgv.includes('--workload') ? (await import('./kv/cli.js')).runKvCli(simArgv) : main();
+process.exitCode = simArgv.includes('--workload')
+  ? (await import('./kv/cli.js')).runKvCli(simArgv)
+  : main();

@@ -95,9 +95,24 @@ export const CrashTarget = {
 export type CrashTarget = (typeof CrashTarget)[keyof typeof CrashTarget];
 
 export type FaultEvent =
-  | { readonly at: number; readonly kind: 'partition'; readonly shape: PartitionShape; readonly durationSteps: number }
-  | { readonly at: number; readonly kind: 'crash'; readonly target: CrashTarget; readonly downSteps: number }
-  | { readonly at: number; readonly kind: 'net'; readonly dropRate: number; readonly dupRate: number }
+  | {
+      readonly at: number;
+      readonly kind: 'partition';
+      readonly shape: PartitionShape;
+      readonly durationSteps: number;
+    }
+  | {
+      readonly at: number;
+      readonly kind: 'crash';
+      readonly target: CrashTarget;
+      readonly downSteps: number;
+    }
+  | {
+      readonly at: number;
+      readonly kind: 'net';
+      readonly dropRate: number;
+      readonly dupRate: number;
+    }
   /**
    * figure8: the history of the Raft paper's Figure 8 (§5.4.2), built from
    * generic faults: the leader is cut off with a minority (so what it appends
@@ -108,7 +123,12 @@ export type FaultEvent =
    * anything more. An old leader may then return with entries of a later
    * term than what the rest holds.
    */
-  | { readonly at: number; readonly kind: 'figure8'; readonly isolateSteps: number; readonly downSteps: number };
+  | {
+      readonly at: number;
+      readonly kind: 'figure8';
+      readonly isolateSteps: number;
+      readonly downSteps: number;
+    };
 
 export interface ProfileOptions {
   readonly nodes?: number | undefined;
@@ -188,7 +208,8 @@ export function makeProfile(rng: SimRng, o: ProfileOptions): RunProfile {
     maxInflightMsgs: fig8 ? rng.pick([1, 1, 2]) : rng.pick([1, 2, 4, 256]),
     // With tiny messages a follower catches up one entry per round trip: keep
     // the backlog a cut-off leader can pile up within what the heal allows.
-    maxUncommittedEntriesSizeBytes: maxSizePerMsgBytes <= 16 ? rng.pick([128, 512]) : rng.pick([128, 512, 4096]),
+    maxUncommittedEntriesSizeBytes:
+      maxSizePerMsgBytes <= 16 ? rng.pick([128, 512]) : rng.pick([128, 512, 4096]),
     net: {
       dropRate: calm ? 0 : fig8 ? rng.pick([0, 0.01]) : rng.pick([0, 0.01, 0.03, 0.06, 0.1]),
       dupRate: calm ? 0 : rng.pick([0, 0.01, 0.03, 0.05]),
@@ -198,12 +219,26 @@ export function makeProfile(rng: SimRng, o: ProfileOptions): RunProfile {
     },
     persistDelaySteps: rng.pick([0, 2, 5, 12]),
     leaderParallelSend: rng.chance(fig8 ? 0.5 : 0.75),
-    crashNewLeaderRate: calm ? 0 : elections ? rng.pick([0.2, 0.4, 0.6]) : fig8 ? rng.pick([0, 0.05]) : rng.pick([0, 0.05, 0.2, 0.4]),
+    crashNewLeaderRate: calm
+      ? 0
+      : elections
+        ? rng.pick([0.2, 0.4, 0.6])
+        : fig8
+          ? rng.pick([0, 0.05])
+          : rng.pick([0, 0.05, 0.2, 0.4]),
     crashInPersistRate: calm ? 0 : rng.pick([0, 0.01, 0.05]),
     crashAfterPersistRate: calm ? 0 : rng.pick([0, 0.002, 0.01]),
     crashAfterCommitRate: calm ? 0 : rng.pick([0, 0, 0.02, 0.1]),
-    figure8GapSteps: fig8 ? rng.pick([250, 400]) : style === ScheduleStyle.Chaos ? rng.pick([0, 600, 1000]) : 0,
-    reconfigPartitionRate: reconfig ? rng.pick([0.5, 0.8]) : o.membership && !calm ? rng.pick([0, 0.3]) : 0,
+    figure8GapSteps: fig8
+      ? rng.pick([250, 400])
+      : style === ScheduleStyle.Chaos
+        ? rng.pick([0, 600, 1000])
+        : 0,
+    reconfigPartitionRate: reconfig
+      ? rng.pick([0.5, 0.8])
+      : o.membership && !calm
+        ? rng.pick([0, 0.3])
+        : 0,
     clientGapSteps: rng.pick([4, 10, 25, 60]),
     faultSteps,
     healAt: calm
@@ -211,7 +246,11 @@ export function makeProfile(rng: SimRng, o: ProfileOptions): RunProfile {
       : rng.between(Math.floor(faultSteps * (fig8 ? 0.9 : 0.6)), faultSteps),
     snapshotEvery: o.snapshots ? rng.pick([3, 8, 20, 50]) : 0,
     snapshotKeep: rng.pick([0, 1, 5]),
-    membershipGapSteps: !o.membership ? 0 : reconfig ? rng.pick([40, 80]) : rng.pick([100, 250, 500]),
+    membershipGapSteps: !o.membership
+      ? 0
+      : reconfig
+        ? rng.pick([40, 80])
+        : rng.pick([100, 250, 500]),
   };
 }
 
@@ -222,14 +261,37 @@ export function makeSchedule(rng: SimRng, p: RunProfile): FaultEvent[] {
   // Figure 8 sequences are built from precisely timed faults: nothing else interferes.
   const fig8 = p.style === ScheduleStyle.Figure8;
   const quiet = fig8 || p.style === ScheduleStyle.Reconfig;
-  const partitionGap = fig8 ? Infinity : quiet ? 3000 : p.style === ScheduleStyle.Elections ? 1600 : rng.pick([200, 400, 800, 1600]);
-  for (let t = rng.between(0, partitionGap); t < p.healAt; t += rng.between(partitionGap / 2, partitionGap * 1.5)) {
+  const partitionGap = fig8
+    ? Infinity
+    : quiet
+      ? 3000
+      : p.style === ScheduleStyle.Elections
+        ? 1600
+        : rng.pick([200, 400, 800, 1600]);
+  for (
+    let t = rng.between(0, partitionGap);
+    t < p.healAt;
+    t += rng.between(partitionGap / 2, partitionGap * 1.5)
+  ) {
     const shape = rng.pick(Object.values(PartitionShape));
     out.push({ at: t, kind: 'partition', shape, durationSteps: rng.between(50, 1200) });
   }
-  const crashGap = fig8 ? Infinity : quiet ? 2500 : p.style === ScheduleStyle.Elections ? rng.pick([100, 200]) : rng.pick([150, 300, 600, 1200]);
-  for (let t = rng.between(0, crashGap); t < p.healAt; t += rng.between(crashGap / 2, crashGap * 1.5)) {
-    const target = p.style === ScheduleStyle.Elections ? CrashTarget.Leader : rng.pick(Object.values(CrashTarget));
+  const crashGap = fig8
+    ? Infinity
+    : quiet
+      ? 2500
+      : p.style === ScheduleStyle.Elections
+        ? rng.pick([100, 200])
+        : rng.pick([150, 300, 600, 1200]);
+  for (
+    let t = rng.between(0, crashGap);
+    t < p.healAt;
+    t += rng.between(crashGap / 2, crashGap * 1.5)
+  ) {
+    const target =
+      p.style === ScheduleStyle.Elections
+        ? CrashTarget.Leader
+        : rng.pick(Object.values(CrashTarget));
     const downSteps = rng.chance(0.1) ? rng.between(500, 1500) : rng.between(5, 400);
     out.push({ at: t, kind: 'crash', target, downSteps });
   }
@@ -238,14 +300,24 @@ export function makeSchedule(rng: SimRng, p: RunProfile): FaultEvent[] {
     for (let t = rng.between(50, g); t < p.healAt; t += rng.between(g / 2, g * 1.5)) {
       // Long enough for the majority to elect a leader while the old one is cut off.
       const isolateSteps = rng.between(200, 400);
-      out.push({ at: t, kind: 'figure8', isolateSteps, downSteps: isolateSteps + rng.between(150, 400) });
+      out.push({
+        at: t,
+        kind: 'figure8',
+        isolateSteps,
+        downSteps: isolateSteps + rng.between(150, 400),
+      });
     }
   }
   if (!quiet && rng.chance(0.3)) {
     // A storm: heavy loss for a while, then back to the profile's rates.
     const t = rng.between(0, p.healAt);
     out.push({ at: t, kind: 'net', dropRate: rng.pick([0.2, 0.4]), dupRate: rng.pick([0, 0.1]) });
-    out.push({ at: Math.min(p.healAt, t + rng.between(100, 600)), kind: 'net', dropRate: p.net.dropRate, dupRate: p.net.dupRate });
+    out.push({
+      at: Math.min(p.healAt, t + rng.between(100, 600)),
+      kind: 'net',
+      dropRate: p.net.dropRate,
+      dupRate: p.net.dupRate,
+    });
   }
   out.sort((a, b) => a.at - b.at);
   return out;

@@ -68,7 +68,8 @@ export class ListWorkload implements Workload {
     const nodes = api.upNodes();
     if (nodes.length === 0) return;
     const lead = api.leader();
-    const target = lead !== undefined && api.rng.chance(this.leaderRatio) ? lead : api.rng.pick(nodes);
+    const target =
+      lead !== undefined && api.rng.chance(this.leaderRatio) ? lead : api.rng.pick(nodes);
     const c = api.rng.intn(this.clients);
     if (api.rng.chance(this.readRatio)) {
       this.reads++;
@@ -101,6 +102,7 @@ export class ListWorkload implements Workload {
 export const listApp: SimApp = {
   name: 'list',
   createStateMachine: (_node: NodeId) => new ListStateMachine(),
-  createWorkload: (rng: SimRng) => new ListWorkload(3, 0.15 + rng.float() * 0.1, 0.2 + rng.float() * 0.3),
+  createWorkload: (rng: SimRng) =>
+    new ListWorkload(3, 0.15 + rng.float() * 0.1, 0.2 + rng.float() * 0.3),
   probe: (k: number) => enc.encode(`live-${k}`),
 };

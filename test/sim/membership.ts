@@ -15,7 +15,12 @@ import {
 import type { SimRng } from './sim-rng.js';
 
 export type MembershipAction =
-  | { readonly kind: 'change'; readonly cc: ConfChange; readonly fresh: readonly NodeId[]; readonly what: string }
+  | {
+      readonly kind: 'change';
+      readonly cc: ConfChange;
+      readonly fresh: readonly NodeId[];
+      readonly what: string;
+    }
   | { readonly kind: 'transfer'; readonly to: NodeId; readonly what: string };
 
 /** maxMembers bounds voters + learners so runs stay small. */
@@ -52,10 +57,16 @@ export function chooseMembershipAction(
   // the simulator lets a leader remove itself only from three or more voters
   // with PreVote and CheckQuorum on, where that takes a crash in a window of
   // a round trip and a voter with a stale configuration.
-  const removable = leaderMayRemoveItself && voters.length >= 3 ? voters : voters.filter((v) => v !== leader);
+  const removable =
+    leaderMayRemoveItself && voters.length >= 3 ? voters : voters.filter((v) => v !== leader);
   const members = voters.length + learners.length;
   const options: { w: number; make: () => MembershipAction | undefined }[] = [];
-  const single = (type: ConfChangeType, id: NodeId, fresh: NodeId[], what: string): MembershipAction => ({
+  const single = (
+    type: ConfChangeType,
+    id: NodeId,
+    fresh: NodeId[],
+    what: string,
+  ): MembershipAction => ({
     kind: 'change',
     cc: { transition: ConfChangeTransition.Auto, changes: [{ type, nodeId: id }], context: '' },
     fresh,
@@ -115,7 +126,12 @@ export function chooseMembershipAction(
       w: 2,
       make: () => {
         const id = rng.pick(removable);
-        return single(ConfChangeType.RemoveNode, id, [], `remove voter ${id}${id === leader ? ' (the leader)' : ''}`);
+        return single(
+          ConfChangeType.RemoveNode,
+          id,
+          [],
+          `remove voter ${id}${id === leader ? ' (the leader)' : ''}`,
+        );
       },
     });
   }

@@ -11,7 +11,9 @@ import { MutantName } from './mutants.js';
 function catchRate(mutant: MutantName, membership: boolean): Readonly<Record<string, number>> {
   const b = runBatch({ baseSeed: 301, runs: 200, mutant, membership });
   const caught = b.failures.length;
-  console.log(`mutant ${mutant}${membership ? ' --membership' : ''}: ${caught}/200 runs with violations ${JSON.stringify(b.kinds)}, ${(b.elapsedMs / 1000).toFixed(1)}s`);
+  console.log(
+    `mutant ${mutant}${membership ? ' --membership' : ''}: ${caught}/200 runs with violations ${JSON.stringify(b.kinds)}, ${(b.elapsedMs / 1000).toFixed(1)}s`,
+  );
   expect(caught).toBeGreaterThan(0);
   return b.kinds;
 }
@@ -24,7 +26,10 @@ describe('mutants are caught', () => {
 
   it('commit-old-term: a committed entry is missing from a later leader (§5.4.2, Figure 8)', () => {
     const kinds = catchRate(MutantName.CommitOldTerm, false);
-    expect((kinds[ViolationKind.LeaderCompleteness] ?? 0) + (kinds[ViolationKind.StateMachineSafety] ?? 0)).toBeGreaterThan(0);
+    expect(
+      (kinds[ViolationKind.LeaderCompleteness] ?? 0) +
+        (kinds[ViolationKind.StateMachineSafety] ?? 0),
+    ).toBeGreaterThan(0);
   });
 
   it('skip-joint: disjoint majorities decide (§4.3), with --membership', () => {

@@ -3,7 +3,13 @@
 // They are injected with `new RawNode(config, createRaft(name, config))` and
 // enabled only by `--mutant NAME`.
 import { Changer, isLeaveJoint, type ConfChange } from '../../src/raft/confchange.js';
-import { MessageType, Raft, type Message, type RaftConfig, type Term } from '../../src/raft/index.js';
+import {
+  MessageType,
+  Raft,
+  type Message,
+  type RaftConfig,
+  type Term,
+} from '../../src/raft/index.js';
 import { ProgressTracker, type ProgressMap, type TrackerConfig } from '../../src/raft/tracker.js';
 
 export const MutantName = {

@@ -44,7 +44,11 @@ export class Network {
     const out: number[] = [];
     for (let i = 0; i < copies; i++) {
       const long = this.faults && this.rng.chance(this.longDelayRate);
-      out.push(long ? this.rng.between(this.profile.delaySteps, this.profile.longDelaySteps) : this.rng.between(1, this.profile.delaySteps));
+      out.push(
+        long
+          ? this.rng.between(this.profile.delaySteps, this.profile.longDelaySteps)
+          : this.rng.between(1, this.profile.delaySteps),
+      );
     }
     return out;
   }

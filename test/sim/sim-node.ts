@@ -56,7 +56,13 @@ export class SimNode {
    * armedCrash: a crash this incarnation will suffer after its next write of
    * entries, or after its next durable commit advance (both before sending).
    */
-  armedCrash: { readonly when: 'after-entries-write' | 'after-commit'; readonly downSteps: number; readonly why: string } | undefined;
+  armedCrash:
+    | {
+        readonly when: 'after-entries-write' | 'after-commit';
+        readonly downSteps: number;
+        readonly why: string;
+      }
+    | undefined;
   /** snapshotsCreated counts snapshots this node created. */
   snapshotsCreated = 0;
 
@@ -104,7 +110,9 @@ export class SimNode {
         }
       },
       entries: (): Entry[] =>
-        s.lastIndex() >= s.firstIndex() ? s.entries(s.firstIndex(), logIndex(s.lastIndex() + 1), Number.MAX_SAFE_INTEGER) : [],
+        s.lastIndex() >= s.firstIndex()
+          ? s.entries(s.firstIndex(), logIndex(s.lastIndex() + 1), Number.MAX_SAFE_INTEGER)
+          : [],
     };
   }
 }

@@ -108,7 +108,11 @@ type SimEvent =
 const livenessCapTimeouts = 400;
 
 /** Messages a leader may send before its own write completes (thesis §10.2.1). */
-const earlyTypes: ReadonlySet<string> = new Set([MessageType.MsgApp, MessageType.MsgHeartbeat, MessageType.MsgSnap]);
+const earlyTypes: ReadonlySet<string> = new Set([
+  MessageType.MsgApp,
+  MessageType.MsgHeartbeat,
+  MessageType.MsgSnap,
+]);
 
 const dec = new TextDecoder();
 
@@ -140,7 +144,10 @@ class World {
     cs: { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
   };
   /** reads: pending ReadIndex requests, with the highest commit index observed when issued. */
-  private readonly reads = new Map<string, { node: NodeId; minIndex: number; by: NodeId | undefined; at: number }>();
+  private readonly reads = new Map<
+    string,
+    { node: NodeId; minIndex: number; by: NodeId | undefined; at: number }
+  >();
   private readonly probes = new Map<string, number>();
   private probeCount = 0;
   private probeAt = -1;
@@ -201,7 +208,11 @@ class World {
       this.loop();
     } catch (err) {
       const e = err as Error;
-      const where = (e.stack ?? '').split('\n').slice(1, 4).map((s) => s.trim()).join(' < ');
+      const where = (e.stack ?? '')
+        .split('\n')
+        .slice(1, 4)
+        .map((s) => s.trim())
+        .join(' < ');
       this.checker.violate(ViolationKind.Exception, this.now, `${e.name}: ${e.message} (${where})`);
       this.note(`exception: ${e.message}`);
     }
@@ -291,7 +302,8 @@ class World {
         }
         return;
       case 'restart':
-        if (ev.node.status === NodeStatus.Down && ev.node.incarnation === ev.inc) this.restart(ev.node);
+        if (ev.node.status === NodeStatus.Down && ev.node.incarnation === ev.inc)
+          this.restart(ev.node);
         return;
       case 'fault':
         if (this.phase === 'faults') this.applyFault(ev.f);
@@ -311,12 +323,16 @@ class World {
         // Clients stop at the heal: the liveness probe must not wait behind a growing backlog.
         if (this.phase !== 'faults') return;
         this.workload.act(this.clientApi());
-        this.queue.push(this.now + this.rng.between(1, this.profile.clientGapSteps), { k: 'client' });
+        this.queue.push(this.now + this.rng.between(1, this.profile.clientGapSteps), {
+          k: 'client',
+        });
         return;
       case 'membership':
         if (this.phase === 'done' || this.phase === 'converge') return;
         this.membershipStep();
-        this.queue.push(this.now + this.rng.between(1, this.profile.membershipGapSteps), { k: 'membership' });
+        this.queue.push(this.now + this.rng.between(1, this.profile.membershipGapSteps), {
+          k: 'membership',
+        });
         return;
       case 'heal':
         this.heal();
@@ -406,21 +422,42 @@ class World {
     this.note(`leader ${n.id} term ${r.term} (last index ${r.raftLog.lastIndex()})`);
     this.checker.onLeader(this.now, n.id, r.term, n.logView());
     const f8 = this.fig8;
-    if (this.phase === 'faults' && f8.stage === 'isolated' && r.term > f8.oldTerm && !f8.side.has(n.id)) {
+    if (
+      this.phase === 'faults' &&
+      f8.stage === 'isolated' &&
+      r.term > f8.oldTerm &&
+      !f8.side.has(n.id)
+    ) {
       // It stays down past the heal, and comes back after the next leader crashed too.
-      n.armedCrash = { when: 'after-entries-write', downSteps: f8.downSteps, why: 'figure 8: new leader, after writing its first entries' };
+      n.armedCrash = {
+        when: 'after-entries-write',
+        downSteps: f8.downSteps,
+        why: 'figure 8: new leader, after writing its first entries',
+      };
       f8.stage = 'armed';
       f8.returnAt = this.now + f8.downSteps;
     } else if (this.phase === 'faults' && f8.stage === 'healed') {
-      const down = Math.max(this.rng.between(100, 400), f8.returnAt - this.now + this.rng.between(200, 500));
-      n.armedCrash = { when: 'after-commit', downSteps: down, why: 'figure 8: next leader, right after durably advancing its commit index' };
+      const down = Math.max(
+        this.rng.between(100, 400),
+        f8.returnAt - this.now + this.rng.between(200, 500),
+      );
+      n.armedCrash = {
+        when: 'after-commit',
+        downSteps: down,
+        why: 'figure 8: next leader, right after durably advancing its commit index',
+      };
       f8.stage = 'idle';
     }
     if (this.phase === 'faults' && this.rng.chance(this.profile.crashNewLeaderRate)) {
       // Figure 8 histories: a leader that dies soon after its election, having
       // replicated only part of its log.
       const after = this.rng.between(0, 3 * this.profile.tickSteps);
-      this.queue.push(this.now + after, { k: 'crash', node: n, inc: n.incarnation, why: 'new leader' });
+      this.queue.push(this.now + after, {
+        k: 'crash',
+        node: n,
+        inc: n.incarnation,
+        why: 'new leader',
+      });
     }
   }
 
@@ -462,7 +499,13 @@ class World {
         continue;
       }
       this.queue.push(this.now + d, { k: 'persist', node: n, inc: n.incarnation, seq });
-      if (this.phase === 'faults' && isLeader && rd.entries.length > 0 && d > 1 && this.rng.chance(this.profile.crashInPersistRate)) {
+      if (
+        this.phase === 'faults' &&
+        isLeader &&
+        rd.entries.length > 0 &&
+        d > 1 &&
+        this.rng.chance(this.profile.crashInPersistRate)
+      ) {
         this.queue.push(this.now + this.rng.between(0, d - 1), {
           k: 'crash',
           node: n,
@@ -490,18 +533,38 @@ class World {
     if (rd.hardState) {
       n.storage.setHardState(rd.hardState);
       const c = rd.hardState.commit;
-      this.checker.onCommitKnown(this.now, n.id, c, raw.raft.raftLog.termOrUndefined(c), rd.hardState.term);
+      this.checker.onCommitKnown(
+        this.now,
+        n.id,
+        c,
+        raw.raft.raftLog.termOrUndefined(c),
+        rd.hardState.term,
+      );
     }
-    this.trace.event(this.now, 'persist', n.id, rd.entries.length, rd.hardState?.term ?? -1, rd.hardState?.commit ?? -1);
+    this.trace.event(
+      this.now,
+      'persist',
+      n.id,
+      rd.entries.length,
+      rd.hardState?.term ?? -1,
+      rd.hardState?.commit ?? -1,
+    );
     if (this.phase === 'faults') {
-      const committed = rd.hardState !== undefined && rd.hardState.commit > commitBefore && raw.raft.state === 'leader';
+      const committed =
+        rd.hardState !== undefined &&
+        rd.hardState.commit > commitBefore &&
+        raw.raft.state === 'leader';
       const armed = n.armedCrash;
       if (armed && (armed.when === 'after-commit' ? committed : rd.entries.length > 0)) {
         this.crash(n, armed.why, armed.downSteps);
         return false;
       }
       if (committed && this.rng.chance(this.profile.crashAfterCommitRate)) {
-        this.crash(n, `leader, right after durably committing ${rd.hardState!.commit}`, this.rng.between(5, 300));
+        this.crash(
+          n,
+          `leader, right after durably committing ${rd.hardState!.commit}`,
+          this.rng.between(5, 300),
+        );
         return false;
       }
       if (this.rng.chance(this.profile.crashAfterPersistRate)) {
@@ -513,7 +576,14 @@ class World {
     if (rd.snapshot) this.applySnapshot(n, rd.snapshot);
     for (const e of rd.committedEntries) this.applyEntry(n, e);
     if (rd.committedEntries.length > 0) {
-      this.checker.onStateAt(this.now, n.id, n.applied, n.sm.fingerprint(), n.sm.describe(), 'applied entries');
+      this.checker.onStateAt(
+        this.now,
+        n.id,
+        n.applied,
+        n.sm.fingerprint(),
+        n.sm.describe(),
+        'applied entries',
+      );
     }
     raw.advance(rd);
     n.inflight = undefined;
@@ -530,7 +600,14 @@ class World {
     this.count('snapshotsInstalled');
     this.trace.event(this.now, 'install-snapshot', n.id, index, term);
     this.checker.onCommitKnown(this.now, n.id, index, term, n.rawNode.raft.term);
-    this.checker.onStateAt(this.now, n.id, index, n.sm.fingerprint(), n.sm.describe(), `installed snapshot ${index}`);
+    this.checker.onStateAt(
+      this.now,
+      n.id,
+      index,
+      n.sm.fingerprint(),
+      n.sm.describe(),
+      `installed snapshot ${index}`,
+    );
     this.onConfApplied(index, confState);
   }
 
@@ -547,7 +624,11 @@ class World {
     } else if (e.data.length > 0) {
       n.sm.apply(e.index, e.data);
       this.workload.onApplied?.(n.id, e.index, e.data, this.now);
-      if (this.probeIndex === undefined && this.probes.size > 0 && this.probes.has(dec.decode(e.data))) {
+      if (
+        this.probeIndex === undefined &&
+        this.probes.size > 0 &&
+        this.probes.has(dec.decode(e.data))
+      ) {
         this.probeIndex = e.index;
       }
     }
@@ -600,14 +681,28 @@ class World {
       this.count('msgsSent');
       if (m.type === MessageType.MsgSnap) this.count('snapshotsSent');
       const delays = this.net.plan();
-      this.trace.event(this.now, 'send', m.type, m.from, m.to, m.term, m.index, m.logTerm, m.commit, m.entries.length, m.reject, delays.length);
+      this.trace.event(
+        this.now,
+        'send',
+        m.type,
+        m.from,
+        m.to,
+        m.term,
+        m.index,
+        m.logTerm,
+        m.commit,
+        m.entries.length,
+        m.reject,
+        delays.length,
+      );
       if (delays.length === 0) {
         this.count('msgsDropped');
         if (m.type === MessageType.MsgSnap) this.reportSnapshot(n.id, n.incarnation, m.to, false);
         continue;
       }
       if (delays.length > 1) this.count('msgsDuplicated');
-      for (const d of delays) this.queue.push(this.now + d, { k: 'deliver', m, fromInc: n.incarnation });
+      for (const d of delays)
+        this.queue.push(this.now + d, { k: 'deliver', m, fromInc: n.incarnation });
     }
   }
 
@@ -653,7 +748,12 @@ class World {
         if (this.now < this.fig8.returnAt + 300) return;
         if (!lead) return;
         this.net.partition = undefined;
-        this.applyFault({ at: f.at, kind: 'partition', shape: 'leader-minority', durationSteps: f.isolateSteps });
+        this.applyFault({
+          at: f.at,
+          kind: 'partition',
+          shape: 'leader-minority',
+          durationSteps: f.isolateSteps,
+        });
         const p = this.net.current();
         if (!p) return;
         this.fig8 = {
@@ -679,7 +779,10 @@ class World {
         const lead = this.leaderNode();
         let victim: SimNode;
         if (f.target === 'leader' && lead) victim = lead;
-        else if (f.target === 'follower') victim = this.rng.pick(up.filter((n) => n !== lead).length > 0 ? up.filter((n) => n !== lead) : up);
+        else if (f.target === 'follower')
+          victim = this.rng.pick(
+            up.filter((n) => n !== lead).length > 0 ? up.filter((n) => n !== lead) : up,
+          );
         else victim = this.rng.pick(up);
         this.crash(victim, `scheduled (${f.target})`, f.downSteps);
         return;
@@ -687,7 +790,9 @@ class World {
       case 'partition': {
         // A partition of a Figure 8 sequence in progress is part of its timing: leave it.
         if (this.net.current()?.id === this.fig8.partition && this.fig8.stage !== 'idle') return;
-        const all = [...this.nodes.values()].filter((n) => n.status !== NodeStatus.Stopped).map((n) => n.id);
+        const all = [...this.nodes.values()]
+          .filter((n) => n.status !== NodeStatus.Stopped)
+          .map((n) => n.id);
         if (all.length < 2) return;
         const lead = this.leaderNode()?.id;
         let side: NodeId[];
@@ -725,7 +830,10 @@ class World {
   /** crash loses everything not durable: the RawNode, its unstable log, the Ready being written, the app state. */
   private crash(n: SimNode, why: string, downSteps: number): void {
     if (!n.up) return;
-    const inflight = n.inflight && !n.inflight.written ? ` (write of Ready ${n.inflight.seq} lost: ${n.inflight.rd.entries.length} entries)` : '';
+    const inflight =
+      n.inflight && !n.inflight.written
+        ? ` (write of Ready ${n.inflight.seq} lost: ${n.inflight.rd.entries.length} entries)`
+        : '';
     n.status = NodeStatus.Down;
     n.raw = undefined;
     n.inflight = undefined;
@@ -755,12 +863,21 @@ class World {
     n.confState = idx > 0 ? snap.metadata.confState : undefined;
     if (idx > 0) {
       n.sm.restore(snap.data);
-      this.checker.onStateAt(this.now, n.id, idx, n.sm.fingerprint(), n.sm.describe(), `restarted from snapshot ${idx}`);
+      this.checker.onStateAt(
+        this.now,
+        n.id,
+        idx,
+        n.sm.fingerprint(),
+        n.sm.describe(),
+        `restarted from snapshot ${idx}`,
+      );
     }
     n.raw = this.newRawNode(n, idx);
     this.count('restarts');
     const hs = n.storage.hardState;
-    this.note(`restart ${n.id} (term ${hs.term}, vote ${hs.vote || '-'}, commit ${hs.commit}, log ${n.storage.firstIndex()}..${n.storage.lastIndex()})`);
+    this.note(
+      `restart ${n.id} (term ${hs.term}, vote ${hs.vote || '-'}, commit ${hs.commit}, log ${n.storage.firstIndex()}..${n.storage.lastIndex()})`,
+    );
     this.scheduleTick(n, this.rng.between(1, this.profile.tickSteps));
     this.afterCall(n);
   }
@@ -849,13 +966,17 @@ class World {
     const added = after.voters.filter((id) => !before.voters.includes(id));
     if (added.length === 0 || !this.rng.chance(this.profile.reconfigPartitionRate)) return;
     const side = [n.id, ...added];
-    const rest = [...this.nodes.values()].filter((x) => x.status !== NodeStatus.Stopped && !side.includes(x.id)).map((x) => x.id);
+    const rest = [...this.nodes.values()]
+      .filter((x) => x.status !== NodeStatus.Stopped && !side.includes(x.id))
+      .map((x) => x.id);
     const id = ++this.partitionSeq;
     const what = `{${[...side].sort().join(',')}} | {${rest.join(',')}}`;
     this.net.partition = { id, side: new Set(side), what };
     this.count('partitions');
     const d = this.rng.between(200, 800);
-    this.note(`partition (right after leader ${n.id} applied a change adding ${added.join(',')}) ${what} for ${d} steps`);
+    this.note(
+      `partition (right after leader ${n.id} applied a change adding ${added.join(',')}) ${what} for ${d} steps`,
+    );
     this.queue.push(this.now + d, { k: 'unpartition', id });
   }
 
@@ -878,7 +999,8 @@ class World {
     if (!pending) return;
     for (const n of this.nodes.values()) {
       if (n.removedAt === undefined || !n.up) continue;
-      if (this.removalKnown(n.removedAt)) this.stop(n, `every member durably knows its removal at ${n.removedAt} committed`);
+      if (this.removalKnown(n.removedAt))
+        this.stop(n, `every member durably knows its removal at ${n.removedAt} committed`);
     }
   }
 
@@ -908,7 +1030,12 @@ class World {
       },
       readIndex: (id, ctx) => {
         const n = this.runningNode(id);
-        this.reads.set(ctx, { node: id, minIndex: this.checker.maxObservedCommit, by: this.checker.maxObservedBy, at: this.now });
+        this.reads.set(ctx, {
+          node: id,
+          minIndex: this.checker.maxObservedCommit,
+          by: this.checker.maxObservedBy,
+          at: this.now,
+        });
         const err = n.rawNode.readIndex(ctx);
         this.trace.event(this.now, 'read-index', id, ctx, err ? err.message : 'ok');
         if (err) this.reads.delete(ctx);
@@ -935,7 +1062,9 @@ class World {
       // a long backlog one small message at a time may take longer than any
       // fixed bound, without anything being wrong.
       this.stats['livenessSteps'] = this.now - this.healAt;
-      this.note(`liveness: probe committed at index ${pi} ${this.now - this.healAt} steps after heal`);
+      this.note(
+        `liveness: probe committed at index ${pi} ${this.now - this.healAt} steps after heal`,
+      );
       this.phase = 'converge';
       this.convergeDeadline = this.now + 10 * this.electionSteps;
       this.convergeCap = this.now + livenessCapTimeouts * this.electionSteps;
@@ -949,14 +1078,20 @@ class World {
     if (this.livenessProgress()) {
       this.livenessDeadline = Math.max(
         this.livenessDeadline,
-        Math.min(this.now + 10 * this.electionSteps, this.healAt + livenessCapTimeouts * this.electionSteps),
+        Math.min(
+          this.now + 10 * this.electionSteps,
+          this.healAt + livenessCapTimeouts * this.electionSteps,
+        ),
       );
     }
     if (this.now > this.livenessDeadline) {
       const lead = this.leaderNode();
       const state = [...this.nodes.values()]
         .filter((n) => n.status !== NodeStatus.Stopped)
-        .map((n) => `${n.id}:${n.raw ? `${n.raw.raft.state}/t${n.raw.raft.term}/c${n.raw.raft.raftLog.committed}/a${n.applied}/l${n.raw.raft.raftLog.lastIndex()}` : n.status}`)
+        .map(
+          (n) =>
+            `${n.id}:${n.raw ? `${n.raw.raft.state}/t${n.raw.raft.term}/c${n.raw.raft.raftLog.committed}/a${n.applied}/l${n.raw.raft.raftLog.lastIndex()}` : n.status}`,
+        )
         .join(' ');
       this.checker.violate(
         ViolationKind.Liveness,
@@ -966,7 +1101,10 @@ class World {
       this.phase = 'done';
       return;
     }
-    if (this.probeIndex === undefined && (this.probeAt < 0 || this.now - this.probeAt > 3 * this.electionSteps)) {
+    if (
+      this.probeIndex === undefined &&
+      (this.probeAt < 0 || this.now - this.probeAt > 3 * this.electionSteps)
+    ) {
       const lead = this.leaderNode();
       if (lead) {
         const k = ++this.probeCount;
@@ -1043,7 +1181,14 @@ class World {
     this.stats['convergeSteps'] = this.now - this.healAt;
     // No committed entry lost: every live member holds everything any node ever applied.
     for (const n of live) {
-      this.checker.onStateAt(this.now, n.id, n.applied, n.sm.fingerprint(), n.sm.describe(), 'final state');
+      this.checker.onStateAt(
+        this.now,
+        n.id,
+        n.applied,
+        n.sm.fingerprint(),
+        n.sm.describe(),
+        'final state',
+      );
       if (n.applied < this.checker.maxApplied) {
         this.checker.violate(
           ViolationKind.LostCommit,
@@ -1052,10 +1197,13 @@ class World {
         );
       }
     }
-    for (const msg of this.workload.finish?.() ?? []) this.checker.violate(ViolationKind.Workload, this.now, msg);
+    for (const msg of this.workload.finish?.() ?? [])
+      this.checker.violate(ViolationKind.Workload, this.now, msg);
     this.stats['finalApplied'] = live[0]?.applied ?? 0;
     this.stats['finalMembers'] = live.length;
-    this.note(`converged: ${live.map((n) => n.id).join(',')} at applied ${live[0]?.applied ?? 0} (${live[0]?.sm.describe() ?? ''})`);
+    this.note(
+      `converged: ${live.map((n) => n.id).join(',')} at applied ${live[0]?.applied ?? 0} (${live[0]?.sm.describe() ?? ''})`,
+    );
   }
 
   private checkLogs(): void {

@@ -29,7 +29,9 @@ export class Trace {
   }
 
   hash(): string {
-    return (this.h1 >>> 0).toString(16).padStart(8, '0') + (this.h2 >>> 0).toString(16).padStart(8, '0');
+    return (
+      (this.h1 >>> 0).toString(16).padStart(8, '0') + (this.h2 >>> 0).toString(16).padStart(8, '0')
+    );
   }
 
   private mixNumber(n: number): void {
