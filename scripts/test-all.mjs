@@ -22,7 +22,10 @@ import { fileURLToPath } from 'node:url';
  * e.g. { name: 'etcd', command: 'npm run test:etcd' } for the differential tests against a real
  * etcd, a slice of the simulator CLI, or end-to-end multi-tab browser tests.
  */
-const EXTRA_SUITES = [{ name: 'etcd', command: 'npm run test:etcd' }];
+const EXTRA_SUITES = [
+  { name: 'etcd', command: 'npm run test:etcd' },
+  { name: 'e2e', command: 'npm run test:e2e' },
+];
 
 const VITEST_PROJECTS = ['unit', 'scenario', 'sim', 'browser'];
 

@@ -3,6 +3,9 @@
 //   &signal=URL     WebSocket relay (e.g. ws://host:5173/signal); default BroadcastChannel,
 //                   or "relay" for the relay served by this page's own server
 //   &voters=N       target voter count (1, 3 or 5; default 3)
+//   &snapshotEntries=N, &snapshotCatchUpEntries=M
+//                   snapshot after N applied entries, keeping M entries before it (tests and
+//                   demos of snapshot catch-up; defaults: RaftNode's 10,000 and 1,000)
 import { LocalClient } from './client/index.js';
 import { createMesh } from './node/tab/mesh.js';
 import { TabRuntime } from './node/tab/tab-runtime.js';
@@ -27,10 +30,21 @@ async function main(): Promise<void> {
     app.error = `voters must be 1, 3 or 5 (got ${params.get('voters')})`;
     return;
   }
+  const positiveInt = (name: string): number | undefined => {
+    const v = params.get(name);
+    if (v === null) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer (got ${v})`);
+    return n;
+  };
+  const snapshotEntries = positiveInt('snapshotEntries');
+  const snapshotCatchUpEntries = positiveInt('snapshotCatchUpEntries');
   document.title = `tabd · ${cluster}`;
   const runtime = await TabRuntime.start({
     cluster,
     targetVoters: voters,
+    ...(snapshotEntries !== undefined ? { snapshotEntries } : {}),
+    ...(snapshotCatchUpEntries !== undefined ? { snapshotCatchUpEntries } : {}),
     ...(params.get('debug') ? { log: (line: string) => console.debug(`[raft] ${line}`) } : {}),
     createTransport: (id) => createMesh(id, { cluster, ...(signalUrl ? { signalUrl } : {}) }),
   });

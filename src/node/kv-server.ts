@@ -22,6 +22,7 @@ import {
 } from '../kv/index.js';
 import type { LogIndex, NodeId, StateType } from '../raft/index.js';
 import type { LoadedState } from '../storage/durable-storage.js';
+import { decodeEnvelope } from './envelope.js';
 import { planMembershipChange, type MembershipPolicyConfig } from './membership-policy.js';
 import { RaftNode, type Applier, type NodeStatus, type RaftNodeConfig } from './raft-node.js';
 
@@ -64,6 +65,8 @@ class KvApplier implements Applier {
   nowTick = 0;
   /** onRestore: the store was replaced by a snapshot's (watchers must move over). */
   onRestore: (old: KvStore) => void = () => {};
+  /** revokeFollows: does this leader's log hold a revoke of the lease after `index`? */
+  revokeFollows: (id: LeaseId, index: LogIndex) => boolean = () => false;
   constructor(private readonly config: Partial<KvConfig>) {
     this.kv = new KvStore(config);
   }
@@ -92,6 +95,9 @@ class KvApplier implements Applier {
         // revoked, so the keepAlive must not be answered as a renewal.
         const r = this.kv.lessor.renew(id, this.nowTick);
         if (!r.ok) return { ok: false, error: r.error.code === 'lease-expired' ? new LeaseNotFoundError(id) : r.error };
+        // An expiry revoke proposed before this leader's term reset the lease's expiry may still
+        // follow in the log: it will delete the lease whatever this renewal says.
+        if (this.revokeFollows(id, index)) return { ok: false, error: new LeaseNotFoundError(id) };
       }
       return { ok: true, response: { id, ttlSeconds: lease.ttlSeconds, revision: this.kv.revision } };
     }
@@ -131,6 +137,7 @@ export class KvServer {
     this.cfg = cfg;
     this.applier = new KvApplier(cfg.kv ?? {});
     this.applier.onRestore = (old) => this.moveWatchers(old);
+    this.applier.revokeFollows = (id, index) => this.revokeInLog(id, index);
     this.node = new RaftNode(
       {
         ...cfg,
@@ -174,6 +181,24 @@ export class KvServer {
   private onRoleChange(role: StateType): void {
     if (role === 'leader') this.kv.lessor.promote(this.node.ticks, this.cfg.ticksPerSecond);
     else this.kv.lessor.demote();
+  }
+
+  /** revokeInLog: does this peer's log (stable and unstable) hold a revoke of lease `id` after `index`? */
+  private revokeInLog(id: LeaseId, index: LogIndex): boolean {
+    const log = this.node.rawNode.raft.raftLog;
+    if (index >= log.lastIndex()) return false;
+    for (const e of log.entries((index + 1) as LogIndex, Number.MAX_SAFE_INTEGER)) {
+      if (e.type !== 'normal' || e.data.length === 0) continue;
+      const env = decodeEnvelope(e.data);
+      if (!env || env.payload[0] !== Tag.Kv) continue;
+      try {
+        const cmd = decodeCommand(env.payload.subarray(1));
+        if (cmd.type === 'leaseRevoke' && cmd.request.id === id) return true;
+      } catch {
+        // Not a command: it applies as a no-op.
+      }
+    }
+    return false;
   }
 
   private revokeExpired(id: LeaseId): void {

@@ -13,9 +13,17 @@
 // Serializable reads are counted and ignored (the simulator checks their staleness bounds).
 //
 // How: Wing & Gong's search with Lowe's memoization, as in Porcupine (search.ts), pruned by what
-// the global revision in every result says about the order (revision-windows.ts; the soundness
-// argument is written there and in search.ts). The model is the oracle: it is independent of
-// src/kv on purpose.
+// the global revision in every result says about the order (revision-windows.ts, read-facts.ts;
+// the soundness arguments are written there and in search.ts). When the full search runs out of
+// budget, the history's projections onto single keys (projection.ts: other keys' writes seen only
+// as revision bumps) are searched too: one without a linearization proves a violation. The model
+// is the oracle: it is independent of src/kv on purpose.
+//
+// Files: history.ts (format, validation), history-file.ts (JSON lines), etcd-model.ts (the
+// oracle), prepare.ts (what is dropped), revision-windows.ts and read-facts.ts (facts and checks
+// before searching), event-list.ts and visited.ts (the search's lists and memory), search.ts,
+// projection.ts, describe.ts and check-history.ts (explanations, the entry point). Test helpers:
+// testing.ts (builders, witness check, brute force), history-gen.ts (random histories).
 //
 // Invariants: the model is pure and its states immutable; the checker never reads clocks or
 // randomness, so the same history always gets the same verdict, steps and explanation.

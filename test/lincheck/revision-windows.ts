@@ -34,7 +34,8 @@
 //  P1 (never written): an ok read sees k = v but no operation may write v to k: contradicts M3.
 //  P2 (attribution): the only writer of v to k is an ok operation with revision r != m, or two
 //     reads attribute it to different revisions m1 != m2: contradicts M3 (it writes once).
-//  P3 (before the start): preHi(o) < initialRevision: every before-state is >= initialRevision (M1).
+//  P3 (before the start): preHi(o) < initialRevision: every before-state is at least
+//     initialRevision (M1).
 //  P4 (unreachable): postLo(o) > initialRevision + B, where B counts the operations that can
 //     write at all: each raises the revision at most once (M1).
 //  P5 (one write per revision): two operations that certainly write have the same after-state
@@ -43,35 +44,24 @@
 //     in a witness a precedes b, so post(a) <= pre(b) by M1, yet post(a) >= postLo(a) >
 //     preHi(b) >= pre(b).
 //  P7 (frozen key): an ok write changes key k at revision p, and an ok read saw k unchanged over
-//     a span containing p (below).
+//     a span containing p (frozen spans, read-facts.ts).
+//  P8 (write pins): two reads pin different keys or records to one revision, or a revision at
+//     or below the initial one, or an ok operation reaching a pinned revision is not such a put
+//     (write pins, read-facts.ts).
 //
-// Frozen spans. An ok read with header revision r that sees key k with modRevision m shows that
-// no step changed k at an after-state revision p in (m, r]: a step with p <= r comes before the
-// read (the revision passes p once, before the read's state at r), it leaves k absent or with
-// modRevision p, and every later write gives a larger one; so the read would see k absent or with
-// modRevision >= p > m. Likewise, if the read reports k's createRevision c, no step deleted k at
-// p in (c, r] (a delete ends the incarnation created at c, and a new one gets createRevision >=
-// p > c). P7 applies this to ok writes; the search applies it to every step (S6 in search.ts).
-//
-// Write pins. The same read also says which key the step reaching revision m wrote: only a put
-// (put, put-with-lease, successful txn-cas) sets modRevision, to its after-state revision, and
-// only one step reaches each revision. So the step with after-state m put k, leaving exactly the
-// record the read reports (value, version and any createRevision: the record is not changed again
-// before the read, by the frozen span); and the step with after-state c (a reported
-// createRevision) put k while k was absent. P8 rejects a history where two reads pin different
-// keys or records to one revision, or an ok operation reaching that revision is not such a put;
-// the search rejects any other step reaching a pinned revision (S7).
-// The search (search.ts) then uses the windows to prune; its comment gives that argument.
+// The search (search.ts) then uses the windows, frozen spans and write pins to prune; its
+// comment gives that argument.
 import type { ModelOptions } from './etcd-model';
 import { describeOp } from './describe';
-import type {
-  GetResult,
-  HistoryOp,
-  LeaseGrantResult,
-  RangeResult,
-  RevisionResult,
-} from './history';
+import type { HistoryOp, LeaseGrantResult, RevisionResult } from './history';
 import type { CheckedOp } from './prepare';
+import {
+  frozenSpans,
+  gatherWritePins,
+  observations,
+  type KeyFreeze,
+  type WritePin,
+} from './read-facts';
 
 /** Bumps says whether an operation's step raises the revision. */
 export const Bumps = {
@@ -98,92 +88,6 @@ export interface RevisionViolation {
   readonly ops: readonly number[];
 }
 
-/** Spans is a set of disjoint revision spans (lo, hi], sorted. */
-export interface Spans {
-  readonly lo: readonly number[];
-  readonly hi: readonly number[];
-}
-
-/** inSpans says whether revision p lies in one of the spans. */
-export function inSpans(spans: Spans, p: number): boolean {
-  // The last span with lo < p.
-  let a = 0;
-  let b = spans.lo.length;
-  while (a < b) {
-    const mid = (a + b) >>> 1;
-    if ((spans.lo[mid] ?? Infinity) < p) a = mid + 1;
-    else b = mid;
-  }
-  return a > 0 && p <= (spans.hi[a - 1] ?? -Infinity);
-}
-
-/** FrozenSpan: reader saw key unchanged (or, for kind "delete", not deleted) over (lo, hi]. */
-export interface FrozenSpan {
-  readonly lo: number;
-  readonly hi: number;
-  readonly reader: number;
-  readonly kind: 'write' | 'delete';
-}
-
-/** KeyFreeze collects what the ok reads say about one key. */
-export interface KeyFreeze {
-  /** No step changes the key at these revisions. */
-  readonly noWrite: Spans;
-  /** No step deletes the key at these revisions. */
-  readonly noDelete: Spans;
-  /** The spans as observed, for explanations. */
-  readonly observed: readonly FrozenSpan[];
-}
-
-function mergeSpans(list: ReadonlyArray<{ lo: number; hi: number }>): Spans {
-  const sorted = list.filter((x) => x.lo < x.hi).sort((x, y) => x.lo - y.lo);
-  const lo: number[] = [];
-  const hi: number[] = [];
-  for (const x of sorted) {
-    const last = hi.length - 1;
-    if (last >= 0 && x.lo <= hi[last]!) hi[last] = Math.max(hi[last]!, x.hi);
-    else {
-      lo.push(x.lo);
-      hi.push(x.hi);
-    }
-  }
-  return { lo, hi };
-}
-
-/** frozenSpans gathers, per key, the spans over which ok reads saw it unchanged. */
-export function frozenSpans(ops: readonly CheckedOp[]): Map<string, KeyFreeze> {
-  const raw = new Map<string, FrozenSpan[]>();
-  const add = (key: string, span: FrozenSpan): void => {
-    if (span.lo >= span.hi) return;
-    const list = raw.get(key);
-    if (list === undefined) raw.set(key, [span]);
-    else list.push(span);
-  };
-  const see = (o: CheckedOp, key: string, r: number, m: number, c: number | undefined): void => {
-    add(key, { lo: m, hi: r, reader: o.index, kind: 'write' });
-    if (c !== undefined) add(key, { lo: c, hi: r, reader: o.index, kind: 'delete' });
-  };
-  for (const o of ops) {
-    if (!o.required || o.h.result === null) continue;
-    if (o.h.op.type === 'get') {
-      const g = o.h.result as GetResult;
-      if (g.value !== null) see(o, o.h.op.key, g.revision, g.modRevision, g.createRevision);
-    } else if (o.h.op.type === 'range') {
-      const rr = o.h.result as RangeResult;
-      for (const kv of rr.kvs) see(o, kv.key, rr.revision, kv.modRevision, kv.createRevision);
-    }
-  }
-  const out = new Map<string, KeyFreeze>();
-  for (const [key, spans] of raw) {
-    out.set(key, {
-      noWrite: mergeSpans(spans.filter((x) => x.kind === 'write')),
-      noDelete: mergeSpans(spans.filter((x) => x.kind === 'delete')),
-      observed: spans,
-    });
-  }
-  return out;
-}
-
 /** The key an ok write changes in every witness and whether it deletes it, or null. */
 function changedKey(o: CheckedOp): { key: string; deletes: boolean } | null {
   if (!o.required || o.h.result === null) return null;
@@ -203,36 +107,6 @@ function changedKey(o: CheckedOp): { key: string; deletes: boolean } | null {
     default:
       return null;
   }
-}
-
-/** WritePin: the step reaching this revision put key (creating it, if create). */
-export interface WritePin {
-  readonly key: string;
-  readonly create: boolean;
-  /** The record the step leaves, when a read saw it at this modRevision. */
-  readonly record?: {
-    readonly value: string;
-    readonly version: number;
-    readonly createRevision?: number;
-  };
-  /** Index of a read that shows it. */
-  readonly reader: number;
-}
-
-function recordsAgree(a: WritePin['record'], b: WritePin['record']): boolean {
-  if (a === undefined || b === undefined) return true;
-  if (a.value !== b.value || a.version !== b.version) return false;
-  return (
-    a.createRevision === undefined ||
-    b.createRevision === undefined ||
-    a.createRevision === b.createRevision
-  );
-}
-
-function mergeRecords(a: WritePin['record'], b: WritePin['record']): WritePin['record'] {
-  if (a === undefined) return b;
-  if (b === undefined || a.createRevision !== undefined) return a;
-  return b.createRevision === undefined ? a : { ...a, createRevision: b.createRevision };
 }
 
 export interface RevisionAnalysis {
@@ -311,46 +185,6 @@ function mayWrite(o: CheckedOp, w: RevisionWindow | null): boolean {
   );
 }
 
-interface Observation {
-  readonly reader: CheckedOp;
-  readonly key: string;
-  readonly value: string;
-  readonly modRevision: number;
-  readonly version: number;
-  readonly createRevision?: number;
-}
-
-function observations(o: CheckedOp): Observation[] {
-  if (!o.required || o.h.result === null) return [];
-  if (o.h.op.type === 'get') {
-    const r = o.h.result as GetResult;
-    if (r.value === null) return [];
-    const seen = {
-      reader: o,
-      key: o.h.op.key,
-      value: r.value,
-      modRevision: r.modRevision,
-      version: r.version,
-    };
-    return [r.createRevision === undefined ? seen : { ...seen, createRevision: r.createRevision }];
-  }
-  if (o.h.op.type === 'range') {
-    return (o.h.result as RangeResult).kvs.map((kv) => {
-      const seen = {
-        reader: o,
-        key: kv.key,
-        value: kv.value,
-        modRevision: kv.modRevision,
-        version: kv.version,
-      };
-      return kv.createRevision === undefined
-        ? seen
-        : { ...seen, createRevision: kv.createRevision };
-    });
-  }
-  return [];
-}
-
 const pairKey = (key: string, value: string): string => `${key.length}:${key}=${value}`;
 
 function violation(message: string, ...ops: HistoryOp[]): RevisionAnalysis['violation'] {
@@ -359,7 +193,7 @@ function violation(message: string, ...ops: HistoryOp[]): RevisionAnalysis['viol
 
 /**
  * analyzeRevisions computes every operation's revision window and looks for the contradictions
- * P1..P6 listed at the top of this file.
+ * P1..P8 listed at the top of this file.
  */
 export function analyzeRevisions(
   ops: readonly CheckedOp[],
@@ -372,7 +206,8 @@ export function analyzeRevisions(
   for (const o of ops) if (mayWrite(o, windows[o.index] ?? null)) writers++;
   const maxRevision = initial + writers;
   const frozen = frozenSpans(ops);
-  const writePins = new Map<number, WritePin>();
+  const gathered = gatherWritePins(ops, initial);
+  const writePins = gathered.pins;
   const done = (v: RevisionViolation | null): RevisionAnalysis => ({
     writePins,
     frozen,
@@ -381,51 +216,30 @@ export function analyzeRevisions(
     violation: v,
   });
 
-  // P8: gather write pins (a create pin says more than a plain one, so it wins); no step reaches
-  // a revision at or below the initial one, and two reads must not pin different keys to one.
-  const pinWrite = (at: number, pin: WritePin): RevisionViolation | null => {
-    const b = ops[pin.reader]!;
-    if (at <= initial) {
-      return violation(
-        `P8 write pins: ${describeOp(b.h)} shows a write reaching revision ${at}, but the store starts at revision ${initial}`,
-        b.h,
+  // P8: write pins must not contradict each other.
+  const conflict = gathered.conflict;
+  if (conflict !== null) {
+    const b = ops[conflict.pin.reader]!;
+    if (conflict.old === null) {
+      return done(
+        violation(
+          `P8 write pins: ${describeOp(b.h)} shows a write reaching revision ${conflict.at}, but the store starts at revision ${initial}`,
+          b.h,
+        ),
       );
     }
-    const old = writePins.get(at);
-    if (old === undefined) {
-      writePins.set(at, pin);
-      return null;
-    }
-    if (old.key === pin.key && recordsAgree(old.record, pin.record)) {
-      const record = mergeRecords(old.record, pin.record);
-      const merged = { key: pin.key, create: old.create || pin.create, reader: old.reader };
-      writePins.set(at, record === undefined ? merged : { ...merged, record });
-      return null;
-    }
-    const a = ops[old.reader]!;
+    const a = ops[conflict.old.reader]!;
     const what = (x: WritePin): string =>
       x.record === undefined
         ? `was to ${JSON.stringify(x.key)}`
         : `left ${JSON.stringify(x.key)}=${JSON.stringify(x.record.value)} version ${x.record.version}`;
-    return violation(
-      `P8 write pins: ${describeOp(a.h)} shows that the write reaching revision ${at} ${what(old)}, but ${describeOp(b.h)} shows it ${what(pin)}`,
-      a.h,
-      b.h,
+    return done(
+      violation(
+        `P8 write pins: ${describeOp(a.h)} shows that the write reaching revision ${conflict.at} ${what(conflict.old)}, but ${describeOp(b.h)} shows it ${what(conflict.pin)}`,
+        a.h,
+        b.h,
+      ),
     );
-  };
-  for (const o of ops) {
-    for (const seen of observations(o)) {
-      const record =
-        seen.createRevision === undefined
-          ? { value: seen.value, version: seen.version }
-          : { value: seen.value, version: seen.version, createRevision: seen.createRevision };
-      const v =
-        pinWrite(seen.modRevision, { key: seen.key, create: false, record, reader: o.index }) ??
-        (seen.createRevision === undefined
-          ? null
-          : pinWrite(seen.createRevision, { key: seen.key, create: true, reader: o.index }));
-      if (v !== null) return done(v);
-    }
   }
   for (const o of ops) {
     const w = windows[o.index];

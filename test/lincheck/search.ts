@@ -65,10 +65,10 @@
 //      the cache key.
 //  S6. A step that changes key k at after-state revision p is rejected when an ok read saw k
 //      unchanged over a span containing p, or saw k's incarnation alive over a span containing p
-//      and the step deletes k (frozen spans, revision-windows.ts: no witness has such a step).
+//      and the step deletes k (frozen spans, read-facts.ts: no witness has such a step).
 //      This refutes a wrong guess for a revision no ok write explains as soon as it is made,
 //      rather than at the read that contradicts it.
-//  S7. A step reaching a revision with a write pin (revision-windows.ts) must put the pinned key,
+//  S7. A step reaching a revision with a write pin (read-facts.ts) must put the pinned key,
 //      leaving the pinned record, and for a create pin the key must be absent before it: no
 //      witness has any other step there.
 //  S8. A step reaching revision p is rejected if some ok read with header revision p would not
@@ -79,16 +79,17 @@
 //      This checks each read as soon as its state exists, not when real time lets it be placed.
 //  S9. Unknown pure "bump" operations (writes to other keys in a history projected onto one key,
 //      projection.ts, that only raise the revision) all have the same effect, so they are placed
-//      in call order: the earliest called unplaced one, or none. (Bumps that revoke a lease
-//      depend on the lease, so they are not interchangeable and not ordered.) Sound: if a witness uses a later-called one u at some point
-//      while an earlier-called one v is unused there, v was already called wherever u was (and
-//      has no return), so swapping them (v there, u where v was, or u dropped) is a witness.
+//      in call order: the earliest called unplaced one, or none. Sound: if a witness uses a
+//      later-called one u at some point while an earlier-called one v is unused there, v was
+//      already called wherever u was (and has no return), so swapping them (v there, u where v
+//      was, or u dropped) is a witness. Bumps that revoke a lease depend on the lease, so they
+//      are not interchangeable and not ordered.
 // Each rule only drops moves after which no witness can be completed, so the search with pruning
 // finds a witness iff the search without it does; the property tests compare the two, and both
 // with a brute-force enumeration, on small random histories.
 //
-// Budget: every candidate tried on the model and every backtrack is one step. When the budget runs out the
-// verdict is "unknown"; "ok" is only returned with a complete witness in hand.
+// Budget: every candidate tried on the model and every backtrack is one step. When the budget
+// runs out the verdict is "unknown"; "ok" is only returned with a complete witness in hand.
 import {
   applyOp,
   resultMatches,
@@ -97,14 +98,11 @@ import {
   type ModelOptions,
   type ModelState,
 } from './etcd-model';
+import { EventLists, HEAD, NIL, callNode, isCallNode, opOfNode } from './event-list';
 import type { CheckedOp } from './prepare';
-import {
-  inSpans,
-  type KeyFreeze,
-  type RevisionAnalysis,
-  type RevisionWindow,
-  type WritePin,
-} from './revision-windows';
+import { inSpans, type KeyFreeze, type WritePin } from './read-facts';
+import type { RevisionAnalysis, RevisionWindow } from './revision-windows';
+import { Visited } from './visited';
 
 /** Why an operation could not be placed at some point of the search. */
 export const Reject = {
@@ -171,35 +169,6 @@ export interface DeadEnd {
   readonly culprits: ReadonlyMap<number, number>;
 }
 
-const NIL = -1;
-/** Head of the list of ok operations' calls and returns. */
-const HEAD = 0;
-const callNode = (i: number): number => 2 * i + 1;
-const returnNode = (i: number): number => 2 * i + 2;
-const opOfNode = (node: number): number => (node - 1) >> 1;
-const isCallNode = (node: number): boolean => (node & 1) === 1;
-
-/** A deterministic 32-bit value per operation for Zobrist-hashing the placed set. */
-function zobrist(i: number): number {
-  let h = Math.imul(i + 1, 0x9e3779b1) ^ 0x6a09e667;
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  h = Math.imul(h, 0x297a2d39);
-  h ^= h >>> 15;
-  return h >>> 0;
-}
-
-interface CacheEntry {
-  /** Index of the first word of the placed set that is not all ones... */
-  readonly offset: number;
-  /** ...and the words from there on (the all-ones prefix is implied). */
-  readonly words: Uint32Array;
-  readonly state: ModelState;
-  /** The lease the next operation must be about (S5), 0 for none. */
-  readonly obligation: number;
-}
-
 /** The lease an operation is about, 0 for none. */
 function leaseOf(o: CheckedOp): number {
   const op = o.h.op;
@@ -207,26 +176,6 @@ function leaseOf(o: CheckedOp): number {
   return op.type === 'lease-grant' || op.type === 'lease-revoke' || op.type === 'put-with-lease'
     ? op.lease
     : 0;
-}
-
-function obligationHash(lease: number): number {
-  return lease === 0 ? 0 : Math.imul(lease ^ 0x5f356495, 0x2c1b3c6d) >>> 0;
-}
-
-/** Event order: a call before a return at equal times; ties by op index for determinism. */
-export function eventOrder(ops: readonly CheckedOp[]): number[] {
-  const events: Array<{ time: number; node: number }> = [];
-  for (const o of ops) {
-    events.push({ time: o.call, node: callNode(o.index) });
-    if (o.required) events.push({ time: o.ret, node: returnNode(o.index) });
-  }
-  events.sort((a, b) => {
-    if (a.time !== b.time) return a.time - b.time;
-    const ac = isCallNode(a.node);
-    if (ac !== isCallNode(b.node)) return ac ? -1 : 1;
-    return a.node - b.node;
-  });
-  return events.map((e) => e.node);
 }
 
 /** S9: an unknown bump that only raises the revision (all of them are interchangeable). */
@@ -242,18 +191,8 @@ const opensChain = new Set(['lease-grant', 'lease-revoke']);
 const writesOnlyWithBump = new Set(['put', 'put-with-lease', 'delete', 'txn-cas', 'bump']);
 
 class Search {
-  private readonly n: number;
-  /** Head and tail of the list of unknown operations' calls (2n + 1 and 2n + 2). */
-  private readonly unknownHead: number;
-  private readonly unknownTail: number;
-  private readonly next: Int32Array;
-  private readonly prev: Int32Array;
-  /** Position of each node in the global event order. */
-  private readonly pos: Int32Array;
-  private readonly placed: Uint32Array;
-  private readonly zob: Uint32Array;
-  private placedHash = 0;
-  private readonly cache = new Map<number, CacheEntry[]>();
+  private readonly lists: EventLists;
+  private readonly visited: Visited;
   /** pendingAt[r - base]: unplaced pinned operations with preHi = r. */
   private readonly pendingAt: Int32Array;
   private readonly base: number;
@@ -300,32 +239,8 @@ class Search {
       // ops are sorted by call within the unknown ones (prepareHistory).
       for (const o of ops) if (isPureBump(o)) this.bumpOrder.push(o.index);
     }
-    const n = ops.length;
-    this.n = n;
-    this.unknownHead = 2 * n + 1;
-    this.unknownTail = 2 * n + 2;
-    this.next = new Int32Array(2 * n + 3).fill(NIL);
-    this.prev = new Int32Array(2 * n + 3).fill(NIL);
-    this.pos = new Int32Array(2 * n + 3);
-    let lastRequired = HEAD;
-    let lastUnknown = this.unknownHead;
-    eventOrder(ops).forEach((node, k) => {
-      this.pos[node] = k;
-      if (ops[opOfNode(node)]!.required) {
-        this.next[lastRequired] = node;
-        this.prev[node] = lastRequired;
-        lastRequired = node;
-      } else {
-        this.next[lastUnknown] = node;
-        this.prev[node] = lastUnknown;
-        lastUnknown = node;
-      }
-    });
-    this.next[lastUnknown] = this.unknownTail;
-    this.prev[this.unknownTail] = lastUnknown;
-    this.placed = new Uint32Array(Math.ceil(n / 32) + 1);
-    this.zob = new Uint32Array(n);
-    for (let i = 0; i < n; i++) this.zob[i] = zobrist(i);
+    this.lists = new EventLists(ops);
+    this.visited = new Visited(ops.length);
     this.base = config.model.initialRevision;
     this.pendingAt = new Int32Array(Math.max(0, maxRevision - this.base) + 2);
     for (const o of ops) {
@@ -448,86 +363,12 @@ class Search {
     return o.h.op.type === 'lease-grant' || o.h.op.type === 'lease-revoke' ? o.h.op.lease : 0;
   }
 
-  private lift(i: number): void {
-    const { next, prev } = this;
-    const c = callNode(i);
-    next[prev[c]!] = next[c]!;
-    if (next[c] !== NIL) prev[next[c]!] = prev[c]!;
-    if (this.ops[i]!.required) {
-      const r = returnNode(i);
-      next[prev[r]!] = next[r]!;
-      if (next[r] !== NIL) prev[next[r]!] = prev[r]!;
-    }
-  }
-
-  private unlift(i: number): void {
-    const { next, prev } = this;
-    if (this.ops[i]!.required) {
-      const r = returnNode(i);
-      next[prev[r]!] = r;
-      if (next[r] !== NIL) prev[next[r]!] = r;
-    }
-    const c = callNode(i);
-    next[prev[c]!] = c;
-    if (next[c] !== NIL) prev[next[c]!] = c;
-  }
-
-  private setPlaced(i: number, on: boolean): void {
-    const word = i >>> 5;
-    const bit = 1 << (i & 31);
-    this.placed[word] = on ? this.placed[word]! | bit : this.placed[word]! & ~bit;
-    this.placedHash = (this.placedHash ^ this.zob[i]!) >>> 0;
-  }
-
-  private firstNotFull(): number {
-    const full = this.n >>> 5; // words entirely inside 0..n-1
-    let w = 0;
-    while (w < full && this.placed[w] === 0xffffffff) w++;
-    return w;
-  }
-
-  private cacheKey(state: ModelState, obligation: number): number {
-    return (this.placedHash ^ state.hash ^ obligationHash(obligation)) >>> 0;
-  }
-
-  /** Whether (current placed set, state, obligation) is in the cache. */
-  private cached(state: ModelState, obligation: number): boolean {
-    const bucket = this.cache.get(this.cacheKey(state, obligation));
-    if (bucket === undefined) return false;
-    const offset = this.firstNotFull();
-    for (const e of bucket) {
-      if (e.offset !== offset || e.obligation !== obligation || !stateEquals(e.state, state))
-        continue;
-      let same = true;
-      for (let k = 0; k < e.words.length; k++) {
-        if (e.words[k] !== this.placed[offset + k]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return true;
-    }
-    return false;
-  }
-
-  /** Records (placed set, state, obligation) and says whether it is new. */
-  private remember(state: ModelState, obligation: number): boolean {
-    if (this.cached(state, obligation)) return false;
-    const key = this.cacheKey(state, obligation);
-    const offset = this.firstNotFull();
-    const bucket = this.cache.get(key);
-    const entry: CacheEntry = { offset, words: this.placed.slice(offset), state, obligation };
-    if (bucket === undefined) this.cache.set(key, [entry]);
-    else bucket.push(entry);
-    return true;
-  }
-
   private place(i: number, before: ModelState, obligation: number): void {
     this.stackOps.push(i);
     this.stackStates.push(before);
     this.stackObligations.push(this.obligation);
     this.obligation = obligation;
-    this.lift(i);
+    this.lists.lift(i);
     if (this.ops[i]!.required) this.requiredLeft--;
     else if (this.config.pruning && isPureBump(this.ops[i]!)) this.bumpsPlaced++;
     const w = this.window(i);
@@ -539,8 +380,8 @@ class Search {
     const i = this.stackOps.pop()!;
     const state = this.stackStates.pop()!;
     this.obligation = this.stackObligations.pop()!;
-    this.setPlaced(i, false);
-    this.unlift(i);
+    this.visited.setPlaced(i, false);
+    this.lists.unlift(i);
     if (this.ops[i]!.required) this.requiredLeft++;
     else if (this.config.pruning && isPureBump(this.ops[i]!)) this.bumpsPlaced--;
     const w = this.window(i);
@@ -548,26 +389,12 @@ class Search {
     return { i, state };
   }
 
-  /** Event position of the first pending return: unknown calls before it are candidates. */
-  private candidateBound(): number {
-    for (let x = this.next[HEAD]!; x !== NIL; x = this.next[x]!)
-      if (!isCallNode(x)) return this.pos[x]!;
-    return this.pos.length;
-  }
-
-  /** The latest unknown call before event position bound (the first pending return), if any. */
-  private lastUnknownBefore(bound: number): number {
-    let x = this.prev[this.unknownTail]!;
-    while (x !== this.unknownHead && this.pos[x]! >= bound) x = this.prev[x]!;
-    return x;
-  }
-
   run(): SearchOutcome {
     let state = initialState(this.config.model);
     // Phase 1 walks the ok list forwards up to its first return; phase 2 walks the unknown list
     // backwards from the last call before that return, skipping steps that open an S5 chain;
     // phase 3 walks it again for those steps only.
-    let node = this.next[HEAD]!;
+    let node = this.lists.next[HEAD]!;
     let phase: 1 | 2 | 3 = 1;
     for (;;) {
       if (this.requiredLeft === 0) {
@@ -576,7 +403,8 @@ class Search {
       if (this.steps >= this.config.stepBudget) {
         return { verdict: 'unknown', steps: this.steps, deadEnd: this.deadEnd() };
       }
-      const candidate = phase === 1 ? node !== NIL && isCallNode(node) : node !== this.unknownHead;
+      const candidate =
+        phase === 1 ? node !== NIL && isCallNode(node) : node !== this.lists.unknownHead;
       // Candidates that cannot be placed for a reason seen without the model are passed over
       // without counting a step: the walk is linear in the list, per counted step.
       if (
@@ -584,7 +412,7 @@ class Search {
         ((phase === 3 && !opensChain.has(this.ops[opOfNode(node)]!.h.op.type)) ||
           (this.obligation !== 0 && !this.meetsObligation(this.ops[opOfNode(node)]!)))
       ) {
-        node = phase === 1 ? this.next[node]! : this.prev[node]!;
+        node = phase === 1 ? this.lists.next[node]! : this.lists.prev[node]!;
         continue;
       }
       if (candidate) {
@@ -593,29 +421,29 @@ class Search {
         const after = this.tryPlace(i, state);
         const obligation = typeof after === 'number' ? 0 : this.obligationAfter(i, state, after);
         if (typeof after !== 'number' && (phase === 1 || (obligation !== 0) === (phase === 3))) {
-          this.setPlaced(i, true);
-          if (this.remember(after, obligation)) {
+          this.visited.setPlaced(i, true);
+          if (this.visited.remember(after, obligation)) {
             this.place(i, state, obligation);
             state = after;
-            node = this.next[HEAD]!;
+            node = this.lists.next[HEAD]!;
             phase = 1;
             continue;
           }
-          this.setPlaced(i, false);
+          this.visited.setPlaced(i, false);
         }
-        node = phase === 1 ? this.next[node]! : this.prev[node]!;
+        node = phase === 1 ? this.lists.next[node]! : this.lists.prev[node]!;
         continue;
       }
       if (phase === 1) {
         if (node === NIL)
           throw new Error('lincheck: ok list ended while ok operations were unplaced');
         phase = 2;
-        node = this.lastUnknownBefore(this.pos[node]!);
+        node = this.lists.lastUnknownBefore(this.lists.pos[node]!);
         continue;
       }
       if (phase === 2 && this.config.pruning) {
         phase = 3;
-        node = this.lastUnknownBefore(this.candidateBound());
+        node = this.lists.lastUnknownBefore(this.lists.candidateBound());
         continue;
       }
       // No candidate works: back up.
@@ -631,10 +459,10 @@ class Search {
       state = undone.state;
       if (this.ops[undone.i]!.required) {
         phase = 1;
-        node = this.next[callNode(undone.i)]!;
+        node = this.lists.next[callNode(undone.i)]!;
       } else {
         phase = openedChain ? 3 : 2;
-        node = this.prev[callNode(undone.i)]!;
+        node = this.lists.prev[callNode(undone.i)]!;
       }
     }
   }
@@ -651,7 +479,7 @@ class Search {
       const after = this.tryPlace(i, state);
       if (typeof after === 'number')
         throw new Error('lincheck: the recorded prefix does not replay');
-      this.setPlaced(i, true);
+      this.visited.setPlaced(i, true);
       this.place(i, state, this.obligationAfter(i, state, after));
       state = after;
     }
@@ -663,21 +491,25 @@ class Search {
       if (typeof after === 'number') {
         reason = after;
       } else {
-        this.setPlaced(i, true);
-        reason = this.cached(after, this.obligationAfter(i, state, after))
+        this.visited.setPlaced(i, true);
+        reason = this.visited.has(after, this.obligationAfter(i, state, after))
           ? Reject.Explored
           : Reject.Open;
-        this.setPlaced(i, false);
+        this.visited.setPlaced(i, false);
       }
       candidates.push({ index: i, reason });
       const culprit = this.culprit(i, state, reason);
       if (culprit !== null) culprits.set(i, culprit);
     };
-    let x = this.next[HEAD]!;
-    for (; x !== NIL && isCallNode(x); x = this.next[x]!) consider(opOfNode(x));
+    let x = this.lists.next[HEAD]!;
+    for (; x !== NIL && isCallNode(x); x = this.lists.next[x]!) consider(opOfNode(x));
     const blocked = x === NIL ? null : opOfNode(x);
-    const bound = x === NIL ? this.pos.length : this.pos[x]!;
-    for (let u = this.lastUnknownBefore(bound); u !== this.unknownHead; u = this.prev[u]!)
+    const bound = x === NIL ? this.lists.pos.length : this.lists.pos[x]!;
+    for (
+      let u = this.lists.lastUnknownBefore(bound);
+      u !== this.lists.unknownHead;
+      u = this.lists.prev[u]!
+    )
       consider(opOfNode(u));
     return { prefix, state, blocked, candidates, culprits };
   }
@@ -687,7 +519,9 @@ class Search {
     if (reason === Reject.Strands || reason === Reject.Blocked) {
       const victim = this.ops.find(
         (o) =>
-          o.index !== i && !this.isPlaced(o.index) && this.window(o.index)?.preHi === s.revision,
+          o.index !== i &&
+          !this.visited.isPlaced(o.index) &&
+          this.window(o.index)?.preHi === s.revision,
       );
       return victim?.index ?? null;
     }
@@ -718,21 +552,15 @@ class Search {
     }
     return null;
   }
-
-  private isPlaced(i: number): boolean {
-    return ((this.placed[i >>> 5]! >>> (i & 31)) & 1) === 1;
-  }
 }
 
-/**
- * searchLinearization looks for a witness (see revision-windows.ts) for the given operations.
- * The analysis comes from analyzeRevisions; it is only used when config.pruning.
- */
+/** SearchAnalysis: what the search uses from analyzeRevisions (only when config.pruning). */
 export type SearchAnalysis = Pick<
   RevisionAnalysis,
   'windows' | 'maxRevision' | 'frozen' | 'writePins'
 >;
 
+/** searchLinearization looks for a witness (see revision-windows.ts) for the given operations. */
 export function searchLinearization(
   ops: readonly CheckedOp[],
   analysis: SearchAnalysis,

@@ -2,7 +2,7 @@
 // scripted scenario on a synchronous cluster (test/sim/kv/sync-cluster.ts).
 import { describe, expect, it } from 'vitest';
 
-import { prefixEnd, type KvResult, type WatchResponse } from '../../src/kv/index.js';
+import { leaseId, prefixEnd, type KvResult, type WatchResponse } from '../../src/kv/index.js';
 import { nodeId } from '../../src/raft/index.js';
 import { SyncCluster } from './kv/sync-cluster.js';
 
@@ -108,5 +108,45 @@ describe('KV simulator regressions (src/node)', () => {
     const keys = got.flatMap((r) => r.events.map((e) => new TextDecoder().decode(e.kv.key)));
     expect(keys).toEqual(Array.from({ length: 12 }, (_, i) => `k${i}`));
     expect(c.server(n3).cancelWatch(id)).toBe(true);
+  });
+});
+
+describe('KV simulator regressions: keepAlive', () => {
+  // Found as `lease: expired and was revoked ... but it was kept alive` by
+  // `npm run sim -- --workload kv --membership --base-seed 5000 --runs 500` (seed 2081835726).
+  it('a leader does not answer a keepAlive as renewed when an earlier term revoke follows it in its log', () => {
+    const c = new SyncCluster(3);
+    c.elect(n1);
+    const L = leaseId(7);
+    let granted = false;
+    c.server(n1).proposeKv({ type: 'leaseGrant', request: { id: L, ttlSeconds: 1 } }, (err) => {
+      expect(err).toBeUndefined();
+      granted = true;
+    });
+    c.tick(1);
+    expect(granted).toBe(true);
+    c.tick(6);
+    // n1 alone: the keepAlive and then, when the lease runs out on n1's clock, its revoke are
+    // appended but cannot commit.
+    c.cut.add(n2);
+    c.cut.add(n3);
+    let answer: { err?: Error; ttl?: number } | undefined;
+    c.server(n1).keepAlive(L, (err, r) => (answer = { err, ttl: r?.ttlSeconds }));
+    c.tick(4);
+    expect(c.server(n1).node.status().lastIndex).toBeGreaterThan(
+      c.server(n1).node.status().commitIndex + 1,
+    );
+    // n1 loses leadership (no quorum), then wins it back with n2: its new term resets the lease's
+    // expiry, and the keepAlive and the old revoke commit together.
+    c.tick(25);
+    expect(c.server(n1).node.status().role).not.toBe('leader');
+    c.cut.delete(n2);
+    c.elect(n1);
+    c.tick(5);
+    expect(answer).toBeDefined();
+    const leaseAlive = c.server(n1).kv.lessor.get(L) !== undefined;
+    // Renewed means the lease lives on; else the answer must say it is gone.
+    if (!leaseAlive)
+      expect((answer!.err as { code?: string } | undefined)?.code).toBe('lease-not-found');
   });
 });
