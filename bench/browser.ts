@@ -581,13 +581,20 @@ async function joinCatchUp(browser: Browser, app: AppServer, keys: number) {
     async () => {
       const st = await status(page);
       const id = st.id;
-      const pr = await leader
-        .evaluate((peer) => {
-          const p = window.tabd!.runtime.server.node.rawNode.status().progress?.get(peer as never);
-          return p ? `${p.state} match ${p.match}` : 'not a member yet';
-        }, id)
-        .catch(() => '?');
-      const line = `${Date.now() - openedAt} ms: applied ${st.appliedIndex}, snapshot ${st.snapshotIndex}, received ${(st.transport.bytesReceived / 2 ** 20).toFixed(1)} MiB; leader sees it: ${pr}`;
+      const views = await Promise.all(
+        pages.map((lp) =>
+          lp
+            .evaluate((peer) => {
+              const node = window.tabd!.runtime.server.node;
+              if (node.rawNode.raft.state !== 'leader') return undefined;
+              const p = node.rawNode.status().progress?.get(peer as never);
+              return p ? `${p.state} match ${p.match}` : 'not a member yet';
+            }, id)
+            .catch(() => undefined),
+        ),
+      );
+      const pr = views.find((v) => v !== undefined) ?? 'no leader';
+      const line = `${Date.now() - openedAt} ms: applied ${st.appliedIndex}, snapshot ${st.snapshotIndex}, received ${(st.transport.bytesReceived / 2 ** 20).toFixed(1)} MiB; leader's view of it: ${pr}`;
       if (trace.at(-1)?.replace(/^\d+ ms: /, '') !== line.replace(/^\d+ ms: /, ''))
         trace.push(line);
       return st;

@@ -171,7 +171,12 @@ export interface TabStatus {
     match: number;
     lag: number;
   }[];
-  transport: { framesDropped: number; framesReceived: number; messagesReceived?: number };
+  transport: {
+    framesDropped: number;
+    framesReceived: number;
+    bytesReceived: number;
+    messagesReceived?: number;
+  };
   pauses: number;
   nowTick: number;
 }
