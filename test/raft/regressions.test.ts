@@ -31,7 +31,7 @@ function stabilizeWithout(c: Cluster, cut: string): void {
 }
 
 describe('simulator regressions', () => {
-  // Simulator: `npm run sim -- --seed <seed> --membership --snapshots` threw
+  // Found by the simulator (test/sim, --membership --snapshots), which threw
   // "config is already joint". A follower stepped a MsgSnap while the
   // application was still applying the committed entries of the Ready it had
   // taken; the snapshot switched the configuration at once, and the older
@@ -196,7 +196,8 @@ describe('simulator regressions', () => {
     expect(l2.rawNode.raft.state).toBe('leader');
     expect(l2.rawNode.propose(enc('kept'))).toBeUndefined();
     c.stabilize();
-    const values = (n: typeof f): string[] => n.applied.map((e) => new TextDecoder().decode(e.data));
+    const values = (n: typeof f): string[] =>
+      n.applied.map((e) => new TextDecoder().decode(e.data));
     expect(values(f)).not.toContain('lost');
     expect(values(f)).toEqual(values(l2));
     expect(values(f)).toContain('kept');

@@ -30,6 +30,7 @@ export function replayFlags(o: Omit<SimOptions, 'seed'>): string {
   const f: string[] = [];
   if (o.nodes !== undefined) f.push(`--nodes ${o.nodes}`);
   if (o.membership) f.push('--membership');
+  if (o.knownHazards) f.push('--known-hazards');
   if (o.snapshots) f.push('--snapshots');
   if (o.mutant) f.push(`--mutant ${o.mutant}`);
   if (o.faultSteps !== undefined) f.push(`--fault-steps ${o.faultSteps}`);

@@ -7,6 +7,9 @@
 //   --nodes 3|5       founding voters (default: drawn from each run's seed)
 //   --membership      random membership changes (learners, promotions, removals,
 //                     joint-consensus replacements, leadership transfers)
+//   --known-hazards   with --membership, also explore what is known to lose liveness
+//                     (README, "Known liveness hazards"): a leader removing itself, one-
+//                     and two-voter configurations shrinking, no PreVote and no CheckQuorum
 //   --snapshots       periodic snapshots and log compaction (followers need MsgSnap)
 //   --mutant NAME     run a broken Raft: vote-twice, commit-old-term, skip-joint
 //   --fault-steps N   length of the fault phase in steps (default: drawn, 1500..3000)
@@ -27,6 +30,7 @@ interface CliOptions {
   seed: number | undefined;
   nodes: number | undefined;
   membership: boolean;
+  knownHazards: boolean;
   snapshots: boolean;
   mutant: MutantName | undefined;
   faultSteps: number | undefined;
@@ -42,6 +46,7 @@ function parseArgs(argv: readonly string[]): CliOptions {
     seed: undefined,
     nodes: undefined,
     membership: false,
+    knownHazards: false,
     snapshots: false,
     mutant: undefined,
     faultSteps: undefined,
@@ -74,6 +79,9 @@ function parseArgs(argv: readonly string[]): CliOptions {
       case '--membership':
         o.membership = true;
         break;
+      case '--known-hazards':
+        o.knownHazards = true;
+        break;
       case '--snapshots':
         o.snapshots = true;
         break;
@@ -101,6 +109,7 @@ function simOptions(o: CliOptions): Omit<SimOptions, 'seed'> {
   return {
     nodes: o.nodes,
     membership: o.membership,
+    knownHazards: o.knownHazards,
     snapshots: o.snapshots,
     mutant: o.mutant,
     faultSteps: o.faultSteps,
@@ -115,7 +124,7 @@ function main(): number {
     if (!(err instanceof UsageError)) throw err;
     console.error(`sim: ${err.message}`);
     console.error(
-      'usage: npm run sim -- [--runs N] [--base-seed B | --seed S] [--nodes 3|5] [--membership] [--snapshots] [--mutant NAME] [--fault-steps N] [--verbose]',
+      'usage: npm run sim -- [--runs N] [--base-seed B | --seed S] [--nodes 3|5] [--membership [--known-hazards]] [--snapshots] [--mutant NAME] [--fault-steps N] [--verbose]',
     );
     return 2;
   }

@@ -27,17 +27,37 @@ export type MembershipAction =
 const maxMembers = 9;
 
 /**
+ * RemovalPolicy says which voters may be removed (alone or by a
+ * replacement). A removed voter cannot campaign, yet a member that has not
+ * heard that its removal committed still counts its vote, and it refuses
+ * that vote to a log shorter than its own: when it is the only one holding
+ * the longest log, nobody can be elected, ever. Two ways to get there:
+ * - the leader removes itself and crashes before it handed its whole log
+ *   over (Raft.stepDownIfHandedOver), or without PreVote and CheckQuorum a
+ *   higher term deposes it first;
+ * - in a configuration of one or two voters, the leader sent entries before
+ *   writing them (as a leader may), crashed, lost them and forgot that the
+ *   removal committed, while the removed follower kept them.
+ * Applications avoid both: transfer leadership first (src/node never
+ * removes itself), and shrink only from three voters.
+ */
+export interface RemovalPolicy {
+  /** leaderMayRemoveItself: only from three or more voters. */
+  readonly leaderMayRemoveItself: boolean;
+  /** minVoters: no voter is removed from a configuration with fewer voters. */
+  readonly minVoters: number;
+}
+
+/**
  * chooseMembershipAction picks a change for the configuration cs (the
- * leader's). freshId allocates an id never used before. With
- * leaderMayRemoveItself false, the leader is never among the voters removed
- * (an application transfers leadership first).
+ * leader's). freshId allocates an id never used before.
  */
 export function chooseMembershipAction(
   rng: SimRng,
   cs: ConfState,
   leader: NodeId,
   freshId: () => NodeId,
-  leaderMayRemoveItself: boolean,
+  policy: RemovalPolicy,
 ): MembershipAction | undefined {
   if (cs.votersOutgoing.length > 0) {
     // Joint: an explicit joint configuration is left by an empty ConfChange;
@@ -47,18 +67,12 @@ export function chooseMembershipAction(
   }
   const voters = cs.voters;
   const learners = cs.learners;
-  // A leader that removes itself hands its log over before stepping down
-  // (Raft.stepDownIfHandedOver), but it stays needed: a voter that has not
-  // heard the removal commit (or an even older configuration) counts its
-  // vote, which it refuses to a shorter log, and being removed it cannot
-  // campaign. If it crashes before the handover, or (without PreVote and
-  // CheckQuorum) a higher term deposes it first, nobody can be elected. So
-  // applications transfer leadership first (src/node never removes itself);
-  // the simulator lets a leader remove itself only from three or more voters
-  // with PreVote and CheckQuorum on, where that takes a crash in a window of
-  // a round trip and a voter with a stale configuration.
   const removable =
-    leaderMayRemoveItself && voters.length >= 3 ? voters : voters.filter((v) => v !== leader);
+    voters.length < policy.minVoters
+      ? []
+      : policy.leaderMayRemoveItself && voters.length >= 3
+        ? voters
+        : voters.filter((v) => v !== leader);
   const members = voters.length + learners.length;
   const options: { w: number; make: () => MembershipAction | undefined }[] = [];
   const single = (

@@ -7,11 +7,11 @@
 // 1. faults (until healAt): lossy, duplicating, reordering network,
 //    partitions, crashes (including in the middle of handling a Ready),
 //    clients, membership changes and snapshots;
-// 2. liveness: the network heals and crashed members restart; within 20
-//    election timeouts a leader must be elected and a probe proposal must be
-//    applied on every live member;
-// 3. converge: clients stop; every live member must reach the same applied
-//    state, holding every entry any node ever applied.
+// 2. liveness: the network heals, crashed members restart, clients stop;
+//    within 20 election timeouts a leader must commit a probe proposal (the
+//    deadline follows replication while it visibly progresses);
+// 3. converge: every live member must apply the probe and reach the same
+//    applied state, holding every entry any node ever applied.
 // The checkers (checker.ts) run throughout.
 import {
   EntryType,
@@ -38,8 +38,10 @@ import {
   type FaultEvent,
   type RunProfile,
 } from './faults.js';
+import { FaultInjector } from './fault-injector.js';
 import { listApp } from './list-app.js';
-import { chooseMembershipAction, confMembers } from './membership.js';
+import { LivenessMonitor, type LivenessHost } from './liveness.js';
+import { chooseMembershipAction, confMembers, type RemovalPolicy } from './membership.js';
 import { createRaft, type MutantName } from './mutants.js';
 import { Network } from './network.js';
 import { NodeStatus, SimNode } from './sim-node.js';
@@ -52,6 +54,13 @@ export interface SimOptions {
   /** nodes: founding voters (3 or 5); default: drawn from the seed. */
   readonly nodes?: number | undefined;
   readonly membership?: boolean | undefined;
+  /**
+   * knownHazards: with membership, also explore what is known to lose
+   * liveness (README): a leader removing itself, one- and two-voter
+   * configurations shrinking (membership.ts RemovalPolicy), and membership
+   * changes with neither PreVote nor CheckQuorum. Off by default.
+   */
+  readonly knownHazards?: boolean | undefined;
   readonly snapshots?: boolean | undefined;
   readonly mutant?: MutantName | undefined;
   readonly preVote?: boolean | undefined;
@@ -84,7 +93,8 @@ export interface SimResult {
   readonly trace?: readonly string[];
 }
 
-type Phase = 'faults' | 'liveness' | 'converge' | 'done';
+/** Phase: faults until the heal, then the liveness checks (liveness.ts), then done. */
+type Phase = 'faults' | 'healed' | 'done';
 
 type SimEvent =
   | { readonly k: 'tick'; readonly node: SimNode; readonly inc: number }
@@ -97,15 +107,8 @@ type SimEvent =
   | { readonly k: 'client' }
   | { readonly k: 'membership' }
   | { readonly k: 'heal' }
-  | { readonly k: 'probe' }
-  | { readonly k: 'converge' }
+  | { readonly k: 'liveness' }
   | { readonly k: 'check-logs' };
-
-/**
- * livenessCapTimeouts bounds, in election timeouts, how long after the heal
- * steady replication may take to commit the probe (and to converge).
- */
-const livenessCapTimeouts = 400;
 
 /** Messages a leader may send before its own write completes (thesis §10.2.1). */
 const earlyTypes: ReadonlySet<string> = new Set([
@@ -113,8 +116,6 @@ const earlyTypes: ReadonlySet<string> = new Set([
   MessageType.MsgHeartbeat,
   MessageType.MsgSnap,
 ]);
-
-const dec = new TextDecoder();
 
 /** runSimulation runs one seeded simulation and returns its violations and statistics. */
 export function runSimulation(options: SimOptions): SimResult {
@@ -137,7 +138,6 @@ class World {
   private now = 0;
   private phase: Phase = 'faults';
   private nextNodeNumber = 1;
-  private partitionSeq = 0;
   /** latestConf: the configuration of the highest index any node applied (entry or snapshot). */
   private latestConf: { index: number; cs: ConfState } = {
     index: 0,
@@ -148,38 +148,8 @@ class World {
     string,
     { node: NodeId; minIndex: number; by: NodeId | undefined; at: number }
   >();
-  private readonly probes = new Map<string, number>();
-  private probeCount = 0;
-  private probeAt = -1;
-  private probeIndex: number | undefined;
-  private healAt = 0;
-  /** fig8: progress of the current Figure 8 sequence. */
-  private fig8: {
-    stage: 'idle' | 'isolated' | 'armed' | 'healed';
-    startedAt: number;
-    partition: number;
-    oldTerm: number;
-    side: ReadonlySet<NodeId>;
-    downSteps: number;
-    /** returnAt: when the crashed second leader restarts (a new sequence waits for it). */
-    returnAt: number;
-  } = {
-    stage: 'idle',
-    startedAt: 0,
-    returnAt: 0,
-    partition: 0,
-    oldTerm: 0,
-    side: new Set(),
-    downSteps: 0,
-  };
-  private livenessDeadline = 0;
-  private livenessCommit = -1;
-  private livenessLeader = '';
-  private livenessMatch = 0;
-  private convergeDeadline = 0;
-  private convergeCap = 0;
-  private convergeProgress = -1;
-  private readonly electionSteps: number;
+  private readonly liveness: LivenessMonitor;
+  private readonly faults: FaultInjector;
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new SimRng(opts.seed);
@@ -188,6 +158,7 @@ class World {
         nodes: opts.nodes,
         snapshots: opts.snapshots ?? false,
         membership: opts.membership ?? false,
+        knownHazards: opts.knownHazards ?? false,
         faultSteps: opts.faultSteps,
         preVote: opts.preVote,
         checkQuorum: opts.checkQuorum,
@@ -199,7 +170,20 @@ class World {
     this.trace = new Trace(opts.keepTrace ?? false);
     this.app = opts.app ?? listApp;
     this.workload = this.app.createWorkload(this.rng);
-    this.electionSteps = this.profile.electionTicks * this.profile.tickSteps;
+    this.liveness = new LivenessMonitor(this.livenessHost());
+    this.faults = new FaultInjector({
+      now: () => this.now,
+      rng: this.rng,
+      profile: this.profile,
+      net: this.net,
+      leaderNode: () => this.leaderNode(),
+      upNodes: () => this.upNodes(),
+      activeNodes: () => [...this.nodes.values()].filter((n) => n.status !== NodeStatus.Stopped),
+      crash: (n, why, downSteps) => this.crash(n, why, downSteps),
+      note: (line) => this.note(line),
+      count: (k) => this.count(k),
+      endPartitionAt: (t, id) => this.queue.push(t, { k: 'unpartition', id }),
+    });
   }
 
   run(): SimResult {
@@ -306,18 +290,10 @@ class World {
           this.restart(ev.node);
         return;
       case 'fault':
-        if (this.phase === 'faults') this.applyFault(ev.f);
+        if (this.phase === 'faults') this.faults.apply(ev.f);
         return;
       case 'unpartition':
-        if (this.net.partition?.id === ev.id) {
-          this.note(`partition healed: ${this.net.partition.what}`);
-          this.net.partition = undefined;
-        }
-        if (this.fig8.partition === ev.id) {
-          // Without a second leader crashed meanwhile, the sequence is abandoned.
-          if (this.fig8.stage === 'armed') this.fig8.stage = 'healed';
-          else if (this.fig8.stage === 'isolated') this.fig8.stage = 'idle';
-        }
+        this.faults.onPartitionEnd(ev.id);
         return;
       case 'client':
         // Clients stop at the heal: the liveness probe must not wait behind a growing backlog.
@@ -328,7 +304,7 @@ class World {
         });
         return;
       case 'membership':
-        if (this.phase === 'done' || this.phase === 'converge') return;
+        if (this.phase === 'done' || this.liveness.stage === 'converging') return;
         this.membershipStep();
         this.queue.push(this.now + this.rng.between(1, this.profile.membershipGapSteps), {
           k: 'membership',
@@ -337,11 +313,10 @@ class World {
       case 'heal':
         this.heal();
         return;
-      case 'probe':
-        this.probeStep();
-        return;
-      case 'converge':
-        this.convergeStep();
+      case 'liveness':
+        if (this.liveness.step())
+          this.queue.push(this.now + this.profile.tickSteps, { k: 'liveness' });
+        else this.phase = 'done';
         return;
       case 'check-logs':
         if (this.phase === 'done') return;
@@ -421,33 +396,7 @@ class World {
     this.count('elections');
     this.note(`leader ${n.id} term ${r.term} (last index ${r.raftLog.lastIndex()})`);
     this.checker.onLeader(this.now, n.id, r.term, n.logView());
-    const f8 = this.fig8;
-    if (
-      this.phase === 'faults' &&
-      f8.stage === 'isolated' &&
-      r.term > f8.oldTerm &&
-      !f8.side.has(n.id)
-    ) {
-      // It stays down past the heal, and comes back after the next leader crashed too.
-      n.armedCrash = {
-        when: 'after-entries-write',
-        downSteps: f8.downSteps,
-        why: 'figure 8: new leader, after writing its first entries',
-      };
-      f8.stage = 'armed';
-      f8.returnAt = this.now + f8.downSteps;
-    } else if (this.phase === 'faults' && f8.stage === 'healed') {
-      const down = Math.max(
-        this.rng.between(100, 400),
-        f8.returnAt - this.now + this.rng.between(200, 500),
-      );
-      n.armedCrash = {
-        when: 'after-commit',
-        downSteps: down,
-        why: 'figure 8: next leader, right after durably advancing its commit index',
-      };
-      f8.stage = 'idle';
-    }
+    if (this.phase === 'faults') this.faults.onNewLeader(n, r.term);
     if (this.phase === 'faults' && this.rng.chance(this.profile.crashNewLeaderRate)) {
       // Figure 8 histories: a leader that dies soon after its election, having
       // replicated only part of its log.
@@ -620,17 +569,12 @@ class World {
       const cs = raw.applyConfChangeEntry(e);
       n.confState = cs;
       this.onConfApplied(e.index, cs);
-      if (wasLeader && before) this.maybeReconfigPartition(n, before, cs);
+      if (wasLeader && before && this.phase === 'faults')
+        this.faults.afterConfChange(n, before, cs);
     } else if (e.data.length > 0) {
       n.sm.apply(e.index, e.data);
       this.workload.onApplied?.(n.id, e.index, e.data, this.now);
-      if (
-        this.probeIndex === undefined &&
-        this.probes.size > 0 &&
-        this.probes.has(dec.decode(e.data))
-      ) {
-        this.probeIndex = e.index;
-      }
+      this.liveness.onApplied(e.index, e.data);
     }
     n.applied = e.index;
   }
@@ -739,94 +683,6 @@ class World {
 
   // ------------------------------------------------------------------ faults
 
-  private applyFault(f: FaultEvent): void {
-    switch (f.kind) {
-      case 'figure8': {
-        const lead = this.leaderNode();
-        // A sequence that stalled (no leader came) is abandoned after a while.
-        if (this.fig8.stage !== 'idle' && this.now - this.fig8.startedAt < 3000) return;
-        if (this.now < this.fig8.returnAt + 300) return;
-        if (!lead) return;
-        this.net.partition = undefined;
-        this.applyFault({
-          at: f.at,
-          kind: 'partition',
-          shape: 'leader-minority',
-          durationSteps: f.isolateSteps,
-        });
-        const p = this.net.current();
-        if (!p) return;
-        this.fig8 = {
-          stage: 'isolated',
-          startedAt: this.now,
-          partition: p.id,
-          oldTerm: lead.rawNode.raft.term,
-          side: p.side,
-          downSteps: f.downSteps,
-          returnAt: 0,
-        };
-        this.note(`figure 8 starts: leader ${lead.id} (term ${lead.rawNode.raft.term}) cut off`);
-        return;
-      }
-      case 'net':
-        this.net.dropRate = f.dropRate;
-        this.net.dupRate = f.dupRate;
-        this.note(`network drop=${f.dropRate} dup=${f.dupRate}`);
-        return;
-      case 'crash': {
-        const up = this.upNodes();
-        if (up.length === 0) return;
-        const lead = this.leaderNode();
-        let victim: SimNode;
-        if (f.target === 'leader' && lead) victim = lead;
-        else if (f.target === 'follower')
-          victim = this.rng.pick(
-            up.filter((n) => n !== lead).length > 0 ? up.filter((n) => n !== lead) : up,
-          );
-        else victim = this.rng.pick(up);
-        this.crash(victim, `scheduled (${f.target})`, f.downSteps);
-        return;
-      }
-      case 'partition': {
-        // A partition of a Figure 8 sequence in progress is part of its timing: leave it.
-        if (this.net.current()?.id === this.fig8.partition && this.fig8.stage !== 'idle') return;
-        const all = [...this.nodes.values()]
-          .filter((n) => n.status !== NodeStatus.Stopped)
-          .map((n) => n.id);
-        if (all.length < 2) return;
-        const lead = this.leaderNode()?.id;
-        let side: NodeId[];
-        switch (f.shape) {
-          case 'split': {
-            const sh = this.rng.shuffled(all);
-            side = sh.slice(0, this.rng.between(1, all.length - 1));
-            break;
-          }
-          case 'isolate':
-            side = [this.rng.pick(all)];
-            break;
-          case 'isolate-leader':
-            side = [lead ?? this.rng.pick(all)];
-            break;
-          case 'leader-minority': {
-            const l = lead ?? this.rng.pick(all);
-            const others = this.rng.shuffled(all.filter((x) => x !== l));
-            side = [l, ...others.slice(0, Math.max(0, Math.floor((all.length - 1) / 2) - 1))];
-            break;
-          }
-        }
-        const id = ++this.partitionSeq;
-        const rest = all.filter((x) => !side.includes(x));
-        const what = `{${[...side].sort().join(',')}} | {${rest.join(',')}}`;
-        this.net.partition = { id, side: new Set(side), what };
-        this.count('partitions');
-        this.note(`partition (${f.shape}) ${what} for ${f.durationSteps} steps`);
-        this.queue.push(this.now + f.durationSteps, { k: 'unpartition', id });
-        return;
-      }
-    }
-  }
-
   /** crash loses everything not durable: the RawNode, its unstable log, the Ready being written, the app state. */
   private crash(n: SimNode, why: string, downSteps: number): void {
     if (!n.up) return;
@@ -892,13 +748,12 @@ class World {
   }
 
   private heal(): void {
-    this.phase = 'liveness';
-    this.healAt = this.now;
+    this.phase = 'healed';
     this.net.heal();
     this.note('heal: faults stop, network heals, crashed members restart');
     for (const n of this.nodes.values()) if (n.status === NodeStatus.Down) this.restart(n);
-    this.livenessDeadline = this.now + 20 * this.electionSteps;
-    this.queue.push(this.now + 1, { k: 'probe' });
+    this.liveness.heal();
+    this.queue.push(this.now + 1, { k: 'liveness' });
   }
 
   // ------------------------------------------------------------------ membership
@@ -913,7 +768,7 @@ class World {
       r.trk.confState(),
       lead.id,
       () => this.freshId(),
-      this.profile.preVote && this.profile.checkQuorum,
+      this.removalPolicy(),
     );
     if (!act) return;
     // After the heal only an explicit joint configuration is finished; nothing new starts.
@@ -939,6 +794,21 @@ class World {
     this.afterCall(lead);
   }
 
+  /**
+   * removalPolicy: the removals an application can afford (membership.ts).
+   * Without early sends, a follower never holds entries its leader lost,
+   * so one- and two-voter configurations may shrink too. --known-hazards
+   * lifts every restriction.
+   */
+  private removalPolicy(): RemovalPolicy {
+    if (this.opts.knownHazards) return { leaderMayRemoveItself: true, minVoters: 1 };
+    const p = this.profile;
+    return {
+      leaderMayRemoveItself: p.preVote && p.checkQuorum,
+      minVoters: p.leaderParallelSend ? 3 : 1,
+    };
+  }
+
   private onConfApplied(index: number, cs: ConfState): void {
     if (index <= this.latestConf.index) return;
     const before = confMembers(this.latestConf.cs);
@@ -953,31 +823,6 @@ class World {
         this.note(`${n.id} removed at ${index}`);
       }
     }
-  }
-
-  /**
-   * maybeReconfigPartition: right after the leader applied a change that
-   * added voters, split it and the added voters from everyone else, before
-   * the others hear that the change committed. With joint consensus neither
-   * side can then decide alone what the other side cannot see.
-   */
-  private maybeReconfigPartition(n: SimNode, before: ConfState, after: ConfState): void {
-    if (this.phase !== 'faults' || this.profile.reconfigPartitionRate === 0) return;
-    const added = after.voters.filter((id) => !before.voters.includes(id));
-    if (added.length === 0 || !this.rng.chance(this.profile.reconfigPartitionRate)) return;
-    const side = [n.id, ...added];
-    const rest = [...this.nodes.values()]
-      .filter((x) => x.status !== NodeStatus.Stopped && !side.includes(x.id))
-      .map((x) => x.id);
-    const id = ++this.partitionSeq;
-    const what = `{${[...side].sort().join(',')}} | {${rest.join(',')}}`;
-    this.net.partition = { id, side: new Set(side), what };
-    this.count('partitions');
-    const d = this.rng.between(200, 800);
-    this.note(
-      `partition (right after leader ${n.id} applied a change adding ${added.join(',')}) ${what} for ${d} steps`,
-    );
-    this.queue.push(this.now + d, { k: 'unpartition', id });
   }
 
   /** liveMembers: running nodes of the latest configuration. */
@@ -1053,157 +898,31 @@ class World {
 
   // ------------------------------------------------------------------ liveness and convergence
 
-  private probeStep(): void {
-    if (this.phase !== 'liveness') return;
-    const pi = this.probeIndex;
-    if (pi !== undefined) {
-      // Committed (someone applied it). Every live member applying it is
-      // checked next, for as long as the laggards make progress: catching up
-      // a long backlog one small message at a time may take longer than any
-      // fixed bound, without anything being wrong.
-      this.stats['livenessSteps'] = this.now - this.healAt;
-      this.note(
-        `liveness: probe committed at index ${pi} ${this.now - this.healAt} steps after heal`,
-      );
-      this.phase = 'converge';
-      this.convergeDeadline = this.now + 10 * this.electionSteps;
-      this.convergeCap = this.now + livenessCapTimeouts * this.electionSteps;
-      this.queue.push(this.now + this.profile.tickSteps, { k: 'converge' });
-      return;
-    }
-    // Catching up a backlog one small message at a time may take longer than
-    // any fixed bound without anything being wrong: while replication makes
-    // progress, the deadline moves too (at most 10 election timeouts ahead,
-    // up to livenessCapTimeouts after the heal).
-    if (this.livenessProgress()) {
-      this.livenessDeadline = Math.max(
-        this.livenessDeadline,
-        Math.min(
-          this.now + 10 * this.electionSteps,
-          this.healAt + livenessCapTimeouts * this.electionSteps,
-        ),
-      );
-    }
-    if (this.now > this.livenessDeadline) {
-      const lead = this.leaderNode();
-      const state = [...this.nodes.values()]
-        .filter((n) => n.status !== NodeStatus.Stopped)
-        .map(
-          (n) =>
-            `${n.id}:${n.raw ? `${n.raw.raft.state}/t${n.raw.raft.term}/c${n.raw.raft.raftLog.committed}/a${n.applied}/l${n.raw.raft.raftLog.lastIndex()}` : n.status}`,
-        )
-        .join(' ');
-      this.checker.violate(
-        ViolationKind.Liveness,
-        this.now,
-        `${this.now - this.healAt >= livenessCapTimeouts * this.electionSteps ? `replication still had not committed a probe ${livenessCapTimeouts} election timeouts after heal` : `no leader committed a probe within ${20 * this.profile.electionTicks} ticks after heal, nor did replication progress in the last ${10 * this.profile.electionTicks} ticks`} (heal at t=${this.healAt}); leader ${lead?.id ?? 'none'}, probe index ${pi ?? 'none'}, config ${describeConf(this.latestConf.cs)}; nodes ${state}`,
-      );
-      this.phase = 'done';
-      return;
-    }
-    if (
-      this.probeIndex === undefined &&
-      (this.probeAt < 0 || this.now - this.probeAt > 3 * this.electionSteps)
-    ) {
-      const lead = this.leaderNode();
-      if (lead) {
-        const k = ++this.probeCount;
-        const data = this.app.probe(k);
-        const err = lead.rawNode.propose(data);
-        this.note(`probe ${k} at ${lead.id}${err ? `: ${err.message}` : ''}`);
-        if (!err) {
-          this.probes.set(dec.decode(data), k);
-          this.probeAt = this.now;
-        }
-        this.afterCall(lead);
-      }
-    }
-    this.queue.push(this.now + this.profile.tickSteps, { k: 'probe' });
-  }
-
-  /**
-   * livenessProgress: did the highest commit index grow, or did the same
-   * leader (same term) learn that followers hold more of its log, since the
-   * last call? A new leader alone is not progress: leaders that keep being
-   * deposed must not hold the deadline off.
-   */
-  private livenessProgress(): boolean {
-    let progress = false;
-    const commit = Math.max(0, ...this.upNodes().map((n) => n.rawNode.raft.raftLog.committed));
-    if (commit > this.livenessCommit) {
-      progress = this.livenessCommit >= 0;
-      this.livenessCommit = commit;
-    }
-    const lead = this.leaderNode();
-    if (lead) {
-      const r = lead.rawNode.raft;
-      let sum = 0;
-      r.trk.visit((_id, pr) => (sum += pr.match));
-      const key = `${lead.id}/${r.term}`;
-      if (key === this.livenessLeader && sum > this.livenessMatch) progress = true;
-      this.livenessLeader = key;
-      this.livenessMatch = sum;
-    }
-    return progress;
-  }
-
-  private convergeStep(): void {
-    const live = this.liveMembers();
-    const lead = this.leaderNode();
-    const target = lead?.rawNode.raft.raftLog.committed ?? -1;
-    const pi = this.probeIndex ?? 0;
-    const settled =
-      live.length > 0 &&
-      live.every((n) => n.applied === target && n.applied >= pi) &&
-      new Set(live.map((n) => n.sm.fingerprint())).size === 1;
-    // Catching up may be slow (one entry per message, one in flight): wait as
-    // long as the laggards make progress, up to 10 election timeouts without any.
-    const progress = live.reduce((s, n) => s + n.applied, 0) + target;
-    if (progress !== this.convergeProgress) {
-      this.convergeProgress = progress;
-      this.convergeDeadline = Math.min(this.now + 10 * this.electionSteps, this.convergeCap);
-    }
-    if (!settled && this.now <= this.convergeDeadline) {
-      this.queue.push(this.now + this.profile.tickSteps, { k: 'converge' });
-      return;
-    }
-    this.phase = 'done';
-    this.checkLogs();
-    if (!settled) {
-      const lagging = live.filter((n) => n.applied < pi);
-      this.checker.violate(
-        lagging.length > 0 ? ViolationKind.Liveness : ViolationKind.Convergence,
-        this.now,
-        `${lagging.length > 0 ? `probe at ${pi} not applied on ${lagging.map((n) => n.id).join(',')}` : 'live members did not converge'} (no progress for ${10 * this.profile.electionTicks} ticks): leader ${lead?.id ?? 'none'} commit ${target}; ${live.map((n) => `${n.id}: applied ${n.applied} ${n.sm.describe()}`).join('; ')}`,
-      );
-      return;
-    }
-    this.stats['convergeSteps'] = this.now - this.healAt;
-    // No committed entry lost: every live member holds everything any node ever applied.
-    for (const n of live) {
-      this.checker.onStateAt(
-        this.now,
-        n.id,
-        n.applied,
-        n.sm.fingerprint(),
-        n.sm.describe(),
-        'final state',
-      );
-      if (n.applied < this.checker.maxApplied) {
-        this.checker.violate(
-          ViolationKind.LostCommit,
-          this.now,
-          `${n.id} converged at applied index ${n.applied}, but ${this.checker.maxAppliedBy ?? '?'} had applied up to ${this.checker.maxApplied}`,
-        );
-      }
-    }
-    for (const msg of this.workload.finish?.() ?? [])
-      this.checker.violate(ViolationKind.Workload, this.now, msg);
-    this.stats['finalApplied'] = live[0]?.applied ?? 0;
-    this.stats['finalMembers'] = live.length;
-    this.note(
-      `converged: ${live.map((n) => n.id).join(',')} at applied ${live[0]?.applied ?? 0} (${live[0]?.sm.describe() ?? ''})`,
-    );
+  private livenessHost(): LivenessHost {
+    return {
+      now: () => this.now,
+      profile: this.profile,
+      checker: this.checker,
+      stats: this.stats,
+      app: this.app,
+      leaderNode: () => this.leaderNode(),
+      liveMembers: () => this.liveMembers(),
+      upNodes: () => this.upNodes(),
+      propose: (n, data) => n.rawNode.propose(data),
+      settle: (n) => this.afterCall(n),
+      note: (line) => this.note(line),
+      describeState: () =>
+        [...this.nodes.values()]
+          .filter((n) => n.status !== NodeStatus.Stopped)
+          .map((n) => {
+            const r = n.raw?.raft;
+            return `${n.id}:${r ? `${r.state}/t${r.term}/c${r.raftLog.committed}/a${n.applied}/l${r.raftLog.lastIndex()}` : n.status}`;
+          })
+          .join(' '),
+      describeConfig: () => describeConf(this.latestConf.cs),
+      checkLogs: () => this.checkLogs(),
+      finishWorkload: () => this.workload.finish?.() ?? [],
+    };
   }
 
   private checkLogs(): void {
