@@ -158,7 +158,7 @@ function concurrent(
               // A serializable get resolves without any I/O: without yielding a task now and
               // then, 64 such clients would run on microtasks alone and starve the tab's node
               // (no ticks, no messages) until the phase ends.
-              if (kind === 'sget' && i % 8 === 7) await yieldTask();
+              if (kind === 'sget') await yieldTask();
               const done = performance.now();
               if (t >= measureFrom && done <= end) {
                 ops++;
@@ -457,6 +457,80 @@ async function waitHealthy(pages: Page[]): Promise<Page> {
   return leader;
 }
 
+interface FailoverTrial {
+  /** total: crash/close → first write acknowledged under the new leader. */
+  total: number;
+  /** timeoutNow: close → a survivor received the old leader's MsgTimeoutNow (close only). */
+  timeoutNow?: number;
+  /** elected: crash/close → a survivor became leader. */
+  elected?: number;
+  /** leaderSide: what the closing leader's pagehide did (close only). */
+  leaderSide?: string;
+}
+
+/** watchElection records, in a survivor, when it receives MsgTimeoutNow and when it becomes leader. */
+function watchElection(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const node = window.tabd!.runtime.server.node as unknown as {
+      receive(m: { type: string }): void;
+    };
+    const raft = window.tabd!.runtime.server.node.rawNode.raft as unknown as {
+      becomeLeader(): void;
+    };
+    const w = window as unknown as { __failover: { timeoutNow?: number; elected?: number } };
+    w.__failover = {};
+    const receive = node.receive.bind(node);
+    node.receive = (m) => {
+      if (m.type === 'MsgTimeoutNow') w.__failover.timeoutNow ??= Date.now();
+      receive(m);
+    };
+    const become = raft.becomeLeader.bind(raft);
+    raft.becomeLeader = () => {
+      w.__failover.elected ??= Date.now();
+      become();
+    };
+  });
+}
+
+/**
+ * watchHandOver records, in the leader's tab, what its pagehide did (into localStorage, which
+ * outlives the tab and is shared by the origin's tabs): whether the node stopped as leader and
+ * whether MsgTimeoutNow went to the mesh, with the channel's state.
+ */
+function watchHandOver(page: Page): Promise<void> {
+  return page.evaluate(() => {
+    const rt = window.tabd!.runtime;
+    const mesh = rt.transport as unknown as {
+      send(m: { type: string; to: string }): void;
+      links: Map<string, { open: boolean; channel?: RTCDataChannel }>;
+    };
+    const node = rt.server.node as unknown as {
+      stop(o: unknown): void;
+      rawNode: { raft: { state: string } };
+    };
+    const key = `bench-handover-${rt.identity.peerId}`;
+    const lines: string[] = [];
+    const save = () => localStorage.setItem(key, JSON.stringify(lines));
+    const stop = node.stop.bind(node);
+    node.stop = (o) => {
+      lines.push(`stop as ${node.rawNode.raft.state}`);
+      save();
+      stop(o);
+    };
+    const send = mesh.send.bind(mesh);
+    mesh.send = (m) => {
+      if (m.type === 'MsgTimeoutNow') {
+        const l = mesh.links.get(m.to);
+        lines.push(
+          `MsgTimeoutNow to ${m.to} (channel ${l?.open ? 'open' : 'not open'}, ${l?.channel?.bufferedAmount ?? '-'} bytes buffered)`,
+        );
+        save();
+      }
+      send(m);
+    };
+  });
+}
+
 /** failoverTrials: crash or close the leader's tab `trials` times, restoring 3 voters between. */
 async function failoverTrials(
   browser: Browser,
@@ -465,13 +539,15 @@ async function failoverTrials(
   pages: Page[],
   how: 'crash' | 'close',
   trials: number,
-): Promise<number[]> {
-  const times: number[] = [];
+): Promise<FailoverTrial[]> {
+  const out: FailoverTrial[] = [];
   for (let t = 0; t < trials; t++) {
     const leader = await waitHealthy(pages);
     await sleep(500);
     const oldId = await peerIdOf(leader);
     const survivors = pages.filter((p) => p !== leader);
+    for (const p of survivors) await watchElection(p);
+    if (how === 'close') await watchHandOver(leader);
     const pending = firstWriteUnderNewLeader(survivors[0]!, oldId, `failover-${how}`, 20_000);
     await sleep(100);
     const at = Date.now();
@@ -479,8 +555,38 @@ async function failoverTrials(
     else await leader.close({ runBeforeUnload: false });
     const r = await pending;
     if ('error' in r) throw new Error(`${how} trial ${t + 1}: ${r.error}`);
-    times.push(r.at - at);
-    log(`failover ${how} trial ${t + 1}: ${r.at - at} ms`);
+    const seen = await Promise.all(
+      survivors.map((p) =>
+        p.evaluate(
+          () =>
+            (window as unknown as { __failover: { timeoutNow?: number; elected?: number } })
+              .__failover,
+        ),
+      ),
+    );
+    const first = (xs: (number | undefined)[]) => {
+      const v = xs.filter((x): x is number => x !== undefined);
+      return v.length > 0 ? Math.min(...v) - at : undefined;
+    };
+    const trial: FailoverTrial = { total: r.at - at };
+    if (how === 'close') {
+      const lines = await survivors[0]!.evaluate(
+        (id) => localStorage.getItem(`bench-handover-${id}`),
+        oldId,
+      );
+      trial.leaderSide = lines ?? 'nothing recorded';
+    }
+    const timeoutNow = first(seen.map((x) => x.timeoutNow));
+    const elected = first(seen.map((x) => x.elected));
+    if (timeoutNow !== undefined) trial.timeoutNow = timeoutNow;
+    if (elected !== undefined) trial.elected = elected;
+    out.push(trial);
+    log(
+      `failover ${how} trial ${t + 1}: ${trial.total} ms` +
+        (timeoutNow !== undefined ? `; MsgTimeoutNow received after ${timeoutNow} ms` : '') +
+        (elected !== undefined ? `; new leader after ${elected} ms` : '') +
+        (trial.leaderSide !== undefined ? `; leader's pagehide: ${trial.leaderSide}` : ''),
+    );
     if (how === 'crash') await leader.close().catch(() => {});
     pages.splice(pages.indexOf(leader), 1);
     // The freed identity is adopted by a new tab: three voters again.
@@ -490,7 +596,7 @@ async function failoverTrials(
     pages.push(heir);
   }
   await waitHealthy(pages);
-  return times;
+  return out;
 }
 
 async function joinCatchUp(browser: Browser, app: AppServer, keys: number) {
@@ -719,14 +825,17 @@ async function etcdBench(): Promise<Record<string, number | number[]>> {
       const survivor = cluster.members.find((m) => m !== lead && m.child)!;
       const sc = new EtcdClient({ endpoint: survivor.endpoint, requestTimeoutMs: 10_000 });
       await sc.put('failover/warm', 'x');
-      // Acknowledgements count only from the kill on.
+      // As for tabd: the first write acknowledged under a new leader (a later raft term) after
+      // the kill; writes the old leader committed just before it do not count.
+      const oldTerm = (await sc.status()).raftTerm;
       const clock = { killedAt: Number.POSITIVE_INFINITY, done: undefined as number | undefined };
       let n = 0;
       const attempt = () => {
         void sc.put('failover/k', `v${++n}`).then(
-          () => {
+          (r) => {
             const now = Date.now();
-            if (clock.done === undefined && now > clock.killedAt) clock.done = now;
+            if (clock.done === undefined && now > clock.killedAt && r.header.raftTerm > oldTerm)
+              clock.done = now;
           },
           () => {},
         );
@@ -855,11 +964,21 @@ async function main(): Promise<void> {
 
     if (!SKIP.has('failover')) {
       const crash = await failoverTrials(browser, app, cluster, pages, 'crash', TRIALS);
-      results['failover_crash_ms_p50'] = pct(crash, 50);
-      results['failover_crash_ms_all'] = crash;
+      results['failover_crash_ms_p50'] = pct(
+        crash.map((x) => x.total),
+        50,
+      );
+      results['failover_crash_ms_all'] = crash.map((x) => x.total);
+      results['failover_crash_elected_ms_all'] = crash.map((x) => x.elected ?? null);
       const close = await failoverTrials(browser, app, cluster, pages, 'close', TRIALS);
-      results['failover_close_ms_p50'] = pct(close, 50);
-      results['failover_close_ms_all'] = close;
+      results['failover_close_ms_p50'] = pct(
+        close.map((x) => x.total),
+        50,
+      );
+      results['failover_close_ms_all'] = close.map((x) => x.total);
+      results['failover_close_timeoutnow_ms_all'] = close.map((x) => x.timeoutNow ?? null);
+      results['failover_close_elected_ms_all'] = close.map((x) => x.elected ?? null);
+      results['failover_close_leader_side'] = close.map((x) => x.leaderSide ?? null);
     }
     for (const p of pages) await p.close({ runBeforeUnload: false }).catch(() => {});
 
