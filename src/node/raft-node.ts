@@ -25,6 +25,7 @@ import {
   type ConfChange,
   type ConfState,
   type Entry,
+  type HardState,
   type LogIndex,
   type Message,
   type NodeId,
@@ -176,6 +177,12 @@ export class RaftNode {
   private wasMember = false;
   /** snapshotSentAt: when a MsgSnap went to each follower, to detect lost snapshots. */
   private readonly snapshotSentAt = new Map<NodeId, number>();
+  /**
+   * durableHardState is the hard state storage holds. A Ready whose hard state differs from it
+   * only in the commit index is not written on its own (see persist); the newer commit index goes
+   * with the next write that must happen anyway.
+   */
+  private durableHardState: HardState;
 
   /** open loads durable state (possibly asynchronously) and starts the node. */
   static async open(cfg: RaftNodeConfig): Promise<RaftNode> {
@@ -201,6 +208,7 @@ export class RaftNode {
     cfg.applier.restore(snap.data, snap.metadata.index);
     this.memStorage.append(loaded.entries);
     this.memStorage.setHardState(loaded.hardState);
+    this.durableHardState = loaded.hardState;
     this.wasMember = this.isMember(cfg.id);
     this.noteNewMembers();
 
@@ -404,10 +412,29 @@ export class RaftNode {
     }
   }
 
+  /**
+   * persist makes what the Ready needs durable before its messages go out and its entries apply.
+   * Like etcd's MustSync, only new entries, a snapshot, or a changed term or vote need a write:
+   * the commit index need not be durable (committed entries are durable on a quorum, and a peer
+   * that restarts with an older commit index learns the newer one from the leader), so a Ready
+   * that only advances it applies at once instead of waiting a transaction (the leader's second
+   * fsync per put). The newest hard state rides along with the next write.
+   */
   private persist(rd: Ready): Promise<void> | undefined {
-    if (!rd.hardState && rd.entries.length === 0 && !rd.snapshot) return undefined;
-    const r = this.cfg.durable.persist({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-    return r instanceof Promise ? r : undefined;
+    const d = this.durableHardState;
+    const hs = rd.hardState;
+    const mustSync =
+      rd.entries.length > 0 || rd.snapshot !== undefined || (hs !== undefined && (hs.term !== d.term || hs.vote !== d.vote));
+    if (!mustSync) return undefined;
+    const hardState = hs ?? (this.memStorage.hardState.commit !== d.commit ? this.memStorage.hardState : undefined);
+    const r = this.cfg.durable.persist({ hardState, entries: rd.entries, snapshot: rd.snapshot });
+    if (!(r instanceof Promise)) {
+      if (hardState) this.durableHardState = hardState;
+      return undefined;
+    }
+    return r.then(() => {
+      if (hardState) this.durableHardState = hardState;
+    });
   }
 
   private afterPersist(rd: Ready, alreadySent: boolean): void {
@@ -495,13 +522,22 @@ export class RaftNode {
     const snap: Snapshot = this.memStorage.createSnapshot(applied, this.confState, data);
     this.snapshotIndex = applied;
     const compactIndex = logIndex(Math.max(this.memStorage.firstIndex() - 1, applied - this.snapshotCatchUpEntries));
+    // Storage keeps a snapshot only at or below its durable commit index (so that load() finds
+    // the commit index within the log), and commit-only hard states are not written on their own.
+    const hs = this.memStorage.hardState;
+    let flush: Promise<void> | undefined;
+    if (this.durableHardState.commit < applied) {
+      const w = this.cfg.durable.persist({ hardState: hs, entries: [] });
+      if (w instanceof Promise) flush = w.then(() => void (this.durableHardState = hs));
+      else this.durableHardState = hs;
+    }
     const r = this.cfg.durable.saveSnapshot(snap, compactIndex);
     const compactMem = (): void => {
       if (compactIndex >= this.memStorage.firstIndex()) this.memStorage.compact(compactIndex);
     };
-    if (r instanceof Promise) {
+    if (r instanceof Promise || flush !== undefined) {
       this.persisting = true;
-      r.then(
+      Promise.all([flush, r]).then(
         () => {
           this.persisting = false;
           compactMem();

@@ -21,6 +21,8 @@ class ListApplier implements Applier {
 
 class SyncDurable implements DurableStorage {
   ms = new MemoryStorage();
+  /** writes records every persist batch, to check which Readys cost a write. */
+  writes: PersistBatch[] = [];
   load(): LoadedState {
     const first = this.ms.firstIndex();
     const last = this.ms.lastIndex();
@@ -31,6 +33,7 @@ class SyncDurable implements DurableStorage {
     };
   }
   persist(b: PersistBatch): void {
+    this.writes.push(b);
     if (b.snapshot) this.ms.applySnapshot(b.snapshot);
     this.ms.append(b.entries);
     if (b.hardState) this.ms.setHardState(b.hardState);
@@ -156,5 +159,56 @@ describe('RaftNode', () => {
     nodes[nodes.indexOf(f)] = { ...f, node: restarted, applier };
     tickAll(5);
     expect(applier.items).toEqual(leader.applier.items);
+  });
+
+  it('applies a Ready that only advances the commit index without a write, and a restart with that older commit catches up', () => {
+    const { nodes, tickAll, hub } = cluster(3);
+    tickAll(30);
+    const leader = nodes.find((x) => x.node.status().role === 'leader')!;
+    for (const x of nodes) x.durable.writes = [];
+    let result: unknown;
+    leader.node.propose(enc('p'), (err, r) => (result = err ?? r));
+    hub.flush();
+    expect(result).toBe(1);
+    // The leader wrote the entry once; learning that it committed cost no second write.
+    expect(leader.durable.writes.map((w) => w.entries.length)).toEqual([1]);
+    const written = leader.durable.writes[0]!;
+    const committed = leader.node.status().commitIndex;
+    expect(written.hardState?.commit ?? leader.durable.ms.hardState.commit).toBeLessThan(committed);
+    // The next write that must happen anyway carries the newer commit index.
+    leader.node.propose(enc('q'), () => {});
+    hub.flush();
+    expect(leader.durable.writes[1]!.hardState?.commit).toBeGreaterThanOrEqual(committed);
+
+    // A follower restarted from a durable commit older than what it applied re-applies from
+    // there once the leader tells it the commit index: nothing is lost or applied twice.
+    const f = nodes.find((x) => x !== leader)!;
+    const stale = f.durable.ms.hardState.commit;
+    expect(stale).toBeLessThan(f.node.status().appliedIndex);
+    f.node.stop();
+    const applier = new ListApplier();
+    const restarted = new RaftNode(
+      { id: f.id, durable: f.durable, transport: hub.transport(f.id), applier, rng: new SeededRng(5) },
+      f.durable.load(),
+    );
+    nodes[nodes.indexOf(f)] = { ...f, node: restarted, applier };
+    tickAll(3);
+    expect(applier.items).toEqual(['p', 'q']);
+  });
+
+  it('raises the durable commit index before it stores a snapshot past it', () => {
+    const { nodes, tickAll, hub } = cluster(3, { snapshotEntries: 5 });
+    tickAll(30);
+    const leader = nodes.find((x) => x.node.status().role === 'leader')!;
+    for (let i = 0; i < 12; i++) {
+      leader.node.propose(enc(`s${i}`), () => {});
+      hub.flush();
+    }
+    tickAll(2);
+    for (const x of nodes) {
+      const snapIndex = x.durable.ms.snapshot().metadata.index;
+      expect(snapIndex).toBeGreaterThan(0);
+      expect(x.durable.ms.hardState.commit).toBeGreaterThanOrEqual(snapIndex);
+    }
   });
 });
