@@ -137,6 +137,19 @@ interface PendingRead {
   readonly deadline: number;
 }
 
+/**
+ * isPending: a storage call returned a write still in flight. Any thenable counts, not only a
+ * Promise: the simulator's storage completes its writes at simulated times, synchronously.
+ */
+function isPending(r: void | PromiseLike<void>): r is PromiseLike<void> {
+  return typeof (r as PromiseLike<void> | undefined)?.then === 'function';
+}
+
+/** Pending is a write in flight as the Ready loop waits on it (never chained, so thenables do). */
+interface Pending {
+  then(ok: () => void, fail: (err: unknown) => void): unknown;
+}
+
 function namesPeer(cs: ConfState, id: NodeId): boolean {
   return cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id);
 }
@@ -159,6 +172,12 @@ export class RaftNode {
    */
   private seq: number;
   private readonly proposals = new Map<number, PendingProposal>();
+  /**
+   * batched: proposals made while a write was in flight. They go into the core together when it
+   * completes, as one MsgProp, so the leader sends them to each follower in one MsgApp and
+   * followers write them in one transaction (a follower forwards them in one message).
+   */
+  private batched: { seq: number; data: Uint8Array }[] = [];
   /** waitingForLeader: proposals refused for want of a leader, retried when one appears. */
   private waitingForLeader: number[] = [];
   private readsToRequest: PendingRead[] = [];
@@ -170,6 +189,8 @@ export class RaftNode {
   private stopped: Error | undefined;
   private confState: ConfState = emptyConfState;
   private snapshotIndex: LogIndex = logIndex(0);
+  /** appliedIndex: the last entry the Applier has (the core learns it at advance, later). */
+  private appliedIndex: LogIndex = logIndex(0);
   private readonly lastHeard = new Map<NodeId, number>();
   private lastRole: StateType | undefined;
   private lastLead: NodeId = NONE;
@@ -204,6 +225,7 @@ export class RaftNode {
       this.memStorage.applySnapshot(snap);
       this.confState = snap.metadata.confState;
       this.snapshotIndex = snap.metadata.index;
+      this.appliedIndex = snap.metadata.index;
     }
     cfg.applier.restore(snap.data, snap.metadata.index);
     this.memStorage.append(loaded.entries);
@@ -262,6 +284,11 @@ export class RaftNode {
     const p: PendingProposal = { cb, deadline: this.nowTick + this.requestTimeoutTicks, kind: 'normal' };
     this.proposals.set(seq, p);
     const data = encodeEnvelope(this.id, seq, payload);
+    if (this.persisting) {
+      // Nothing of it could go out before the write completes anyway (the Ready loop waits).
+      this.batched.push({ seq, data });
+      return;
+    }
     this.submit(seq, p, data);
     this.drive();
   }
@@ -285,6 +312,21 @@ export class RaftNode {
   private submit(seq: number, p: PendingProposal, data: Uint8Array | undefined): void {
     const err =
       p.kind === 'conf' ? this.rawNode.proposeConfChange(p.cc!) : this.rawNode.propose(data!);
+    this.settleSubmit(seq, p, data, err);
+  }
+
+  /** submitBatched proposes what was batched during the last write, in one MsgProp. */
+  private submitBatched(): void {
+    if (this.batched.length === 0) return;
+    // A proposal whose deadline passed meanwhile was answered already.
+    const batch = this.batched.filter((b) => this.proposals.has(b.seq));
+    this.batched = [];
+    if (batch.length === 0) return;
+    const err = this.rawNode.proposeBatch(batch.map((b) => b.data));
+    for (const b of batch) this.settleSubmit(b.seq, this.proposals.get(b.seq)!, b.data, err);
+  }
+
+  private settleSubmit(seq: number, p: PendingProposal, data: Uint8Array | undefined, err: RaftError | undefined): void {
     if (!err) {
       p.data = undefined;
       return;
@@ -382,27 +424,32 @@ export class RaftNode {
     if (this.stopped || this.persisting || this.driving) return;
     this.driving = true;
     try {
+      this.submitBatched();
       this.requestReads();
       while (!this.stopped && !this.persisting && this.rawNode.hasReady()) {
         const rd = this.rawNode.ready();
         this.noteRole();
         const isLeader = this.rawNode.raft.state === 'leader';
-        if (isLeader) this.send(rd.messages);
+        // Start the write first (the disk works while we encode and send), then a leader sends
+        // at once; everyone else sends after the write, in afterPersist.
         const pending = this.persist(rd);
+        if (isLeader) this.send(rd.messages);
         if (pending) {
           this.persisting = true;
+          // While the write is in flight, apply what needs nothing from it (see applyEarly).
+          const early = this.applyEarly(rd);
           pending.then(
             () => {
               this.persisting = false;
               if (this.stopped) return;
-              this.afterPersist(rd, isLeader);
+              this.afterPersist(rd, isLeader, early);
               this.drive();
             },
             (err: unknown) => this.fail(err),
           );
           return;
         }
-        this.afterPersist(rd, isLeader);
+        this.afterPersist(rd, isLeader, 0);
         this.requestReads();
       }
     } catch (err) {
@@ -413,6 +460,31 @@ export class RaftNode {
   }
 
   /**
+   * applyEarly applies, while this Ready's write is in flight, its committed entries that are
+   * already durable here (before its first new entry), and notes its read states. A committed
+   * entry is durable on a quorum; applying it needs nothing from this write, and etcd's server
+   * likewise applies in parallel with its WAL write. It is what lets a leader answer a put as
+   * soon as a follower acknowledged it, instead of after its next write as well. Entries of this
+   * Ready itself (a lone voter commits them by its own, not yet durable, acknowledgement) and
+   * anything after a snapshot wait for the write. Returns how many entries it applied.
+   */
+  private applyEarly(rd: Ready): number {
+    this.takeReadStates(rd);
+    if (rd.snapshot) return 0;
+    const firstNew = rd.entries.length > 0 ? rd.entries[0]!.index : Number.POSITIVE_INFINITY;
+    let n = 0;
+    while (n < rd.committedEntries.length && rd.committedEntries[n]!.index < firstNew && !this.stopped) {
+      this.applyEntry(rd.committedEntries[n]!);
+      n++;
+    }
+    if (n > 0) {
+      this.releaseReads(this.appliedIndex);
+      this.cfg.onApplied?.(this.appliedIndex);
+    }
+    return n;
+  }
+
+  /**
    * persist makes what the Ready needs durable before its messages go out and its entries apply.
    * Like etcd's MustSync, only new entries, a snapshot, or a changed term or vote need a write:
    * the commit index need not be durable (committed entries are durable on a quorum, and a peer
@@ -420,7 +492,7 @@ export class RaftNode {
    * that only advances it applies at once instead of waiting a transaction (the leader's second
    * fsync per put). The newest hard state rides along with the next write.
    */
-  private persist(rd: Ready): Promise<void> | undefined {
+  private persist(rd: Ready): Pending | undefined {
     const d = this.durableHardState;
     const hs = rd.hardState;
     const mustSync =
@@ -428,16 +500,21 @@ export class RaftNode {
     if (!mustSync) return undefined;
     const hardState = hs ?? (this.memStorage.hardState.commit !== d.commit ? this.memStorage.hardState : undefined);
     const r = this.cfg.durable.persist({ hardState, entries: rd.entries, snapshot: rd.snapshot });
-    if (!(r instanceof Promise)) {
+    if (!isPending(r)) {
       if (hardState) this.durableHardState = hardState;
       return undefined;
     }
-    return r.then(() => {
-      if (hardState) this.durableHardState = hardState;
-    });
+    return {
+      then: (ok, fail) =>
+        r.then(() => {
+          if (hardState) this.durableHardState = hardState;
+          ok();
+        }, fail),
+    };
   }
 
-  private afterPersist(rd: Ready, alreadySent: boolean): void {
+  /** afterPersist finishes a Ready once durable: send, apply what is left, advance. */
+  private afterPersist(rd: Ready, alreadySent: boolean, appliedEarly: number): void {
     // The core reads its log from memStorage: mirror what is now durable.
     if (rd.snapshot) this.memStorage.applySnapshot(rd.snapshot);
     this.memStorage.append(rd.entries);
@@ -447,28 +524,31 @@ export class RaftNode {
       this.cfg.applier.restore(rd.snapshot.data, rd.snapshot.metadata.index);
       this.confState = rd.snapshot.metadata.confState;
       this.snapshotIndex = rd.snapshot.metadata.index;
+      this.appliedIndex = rd.snapshot.metadata.index;
     }
+    if (appliedEarly === 0) this.takeReadStates(rd);
+    let applied = appliedEarly;
+    for (let i = appliedEarly; i < rd.committedEntries.length; i++) {
+      this.applyEntry(rd.committedEntries[i]!);
+      applied++;
+    }
+    this.rawNode.advance(rd);
+    this.releaseReads(this.appliedIndex);
+    if (applied > appliedEarly) this.cfg.onApplied?.(this.appliedIndex);
+    if (applied > 0) this.maybeSnapshot(this.appliedIndex);
+  }
+
+  private takeReadStates(rd: Ready): void {
     for (const rs of rd.readStates) {
       const reads = this.readsAwaitingIndex.get(rs.requestCtx);
       if (!reads) continue;
       this.readsAwaitingIndex.delete(rs.requestCtx);
       this.readsAwaitingApply.push({ index: rs.index, reads });
     }
-    let lastApplied = logIndex(0);
-    for (const e of rd.committedEntries) {
-      this.applyEntry(e);
-      lastApplied = e.index;
-    }
-    this.rawNode.advance(rd);
-    const applied = this.rawNode.raft.raftLog.applied;
-    this.releaseReads(applied);
-    if (lastApplied > 0) {
-      this.cfg.onApplied?.(applied);
-      this.maybeSnapshot(applied);
-    }
   }
 
   private applyEntry(e: Entry): void {
+    this.appliedIndex = e.index;
     if (e.type === EntryType.ConfChange) {
       const cc = decodeConfChange(e.data);
       this.confState = this.rawNode.applyConfChange(cc);
@@ -525,29 +605,35 @@ export class RaftNode {
     // Storage keeps a snapshot only at or below its durable commit index (so that load() finds
     // the commit index within the log), and commit-only hard states are not written on their own.
     const hs = this.memStorage.hardState;
-    let flush: Promise<void> | undefined;
-    if (this.durableHardState.commit < applied) {
-      const w = this.cfg.durable.persist({ hardState: hs, entries: [] });
-      if (w instanceof Promise) flush = w.then(() => void (this.durableHardState = hs));
-      else this.durableHardState = hs;
-    }
-    const r = this.cfg.durable.saveSnapshot(snap, compactIndex);
+    let waits = 0;
+    const done = (): void => {
+      if (--waits > 0) return;
+      this.persisting = false;
+      compactMem();
+      this.drive();
+    };
     const compactMem = (): void => {
       if (compactIndex >= this.memStorage.firstIndex()) this.memStorage.compact(compactIndex);
     };
-    if (r instanceof Promise || flush !== undefined) {
-      this.persisting = true;
-      Promise.all([flush, r]).then(
-        () => {
-          this.persisting = false;
-          compactMem();
-          this.drive();
-        },
-        (err: unknown) => this.fail(err),
-      );
-    } else {
-      compactMem();
+    const writes: Pending[] = [];
+    if (this.durableHardState.commit < applied) {
+      const w = this.cfg.durable.persist({ hardState: hs, entries: [] });
+      if (!isPending(w)) this.durableHardState = hs;
+      else
+        writes.push({
+          then: (ok, fail) =>
+            w.then(() => {
+              this.durableHardState = hs;
+              ok();
+            }, fail),
+        });
     }
+    const r = this.cfg.durable.saveSnapshot(snap, compactIndex);
+    if (isPending(r)) writes.push(r);
+    if (writes.length === 0) return compactMem();
+    this.persisting = true;
+    waits = writes.length;
+    for (const w of writes) w.then(done, (err: unknown) => this.fail(err));
   }
 
   private send(msgs: readonly Message[]): void {
@@ -568,9 +654,10 @@ export class RaftNode {
 
   /** appliedSnapshot is a snapshot of the state machine at the applied index (not stored). */
   private appliedSnapshot(): Snapshot {
-    const index = this.rawNode.raft.raftLog.applied;
+    // What the Applier holds (entries applied early included), labelled with its index.
+    const index = this.appliedIndex;
     return {
-      metadata: { index, term: this.memStorage.term(index), confState: this.confState },
+      metadata: { index, term: this.rawNode.raft.raftLog.term(index), confState: this.confState },
       data: this.cfg.applier.snapshot(),
     };
   }
@@ -676,6 +763,7 @@ export class RaftNode {
     const stoppedErr = err instanceof StoppedError ? err : new StoppedError(`node stopped: ${this.stopped.message}`);
     for (const p of this.proposals.values()) p.cb(stoppedErr);
     this.proposals.clear();
+    this.batched = [];
     for (const r of this.readsToRequest) r.cb(stoppedErr);
     for (const reads of this.readsAwaitingIndex.values()) for (const r of reads) r.cb(stoppedErr);
     for (const { reads } of this.readsAwaitingApply) for (const r of reads) r.cb(stoppedErr);
@@ -731,7 +819,7 @@ export class RaftNode {
       term: r.term,
       leader: r.lead,
       commitIndex: r.raftLog.committed,
-      appliedIndex: r.raftLog.applied,
+      appliedIndex: this.appliedIndex,
       lastIndex: last,
       snapshotIndex: this.snapshotIndex,
       config: cs,

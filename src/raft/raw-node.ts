@@ -131,6 +131,22 @@ export class RawNode {
     );
   }
 
+  /**
+   * proposeBatch asks to append several entries at once: one MsgProp, so the leader sends them
+   * to each follower in one MsgApp (and a follower forwards them in one message). All or none of
+   * them are appended; the error, if any, is the same for all.
+   */
+  proposeBatch(datas: readonly Uint8Array[]): RaftError | undefined {
+    assert(datas.length > 0, 'proposeBatch of nothing');
+    return this.raft.step(
+      message({
+        type: MessageType.MsgProp,
+        from: this.raft.id,
+        entries: datas.map((data) => ({ term: term(0), index: logIndex(0), type: EntryType.Normal, data })),
+      }),
+    );
+  }
+
   /** proposeConfChange proposes a membership change. Refused at the leader while another is pending. */
   proposeConfChange(cc: ConfChange): RaftError | undefined {
     return this.raft.step(

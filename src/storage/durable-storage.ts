@@ -39,13 +39,13 @@ export interface LoadedState {
 export interface DurableStorage {
   load(): LoadedState | Promise<LoadedState>;
   /** persist writes one Ready's state in one atomic transaction. */
-  persist(batch: PersistBatch): void | Promise<void>;
+  persist(batch: PersistBatch): void | PromiseLike<void>;
   /**
    * saveSnapshot records a snapshot the application made at an applied index
    * (≤ the durable commit index) and discards log entries up to `compactIndex`
    * (≤ snapshot index). A snapshot not newer than the stored one is ignored
    * (the leader's may have been installed meanwhile).
    */
-  saveSnapshot(snapshot: Snapshot, compactIndex: LogIndex): void | Promise<void>;
+  saveSnapshot(snapshot: Snapshot, compactIndex: LogIndex): void | PromiseLike<void>;
   close(): void | Promise<void>;
 }

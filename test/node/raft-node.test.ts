@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStorage, SeededRng, nodeId, type LogIndex, type Message, type NodeId, type Snapshot } from '../../src/raft/index.js';
-import { RaftNode, type Applier } from '../../src/node/raft-node.js';
+import { RaftNode } from '../../src/node/raft-node.js';
+import { ListApplier } from './list-applier.js';
 import type { DurableStorage, LoadedState, PersistBatch } from '../../src/storage/durable-storage.js';
 import type { Transport, TransportHandlers } from '../../src/transport/transport.js';
-
-class ListApplier implements Applier {
-  items: string[] = [];
-  apply(_i: LogIndex, payload: Uint8Array): unknown {
-    const s = new TextDecoder().decode(payload);
-    this.items.push(s);
-    return this.items.length;
-  }
-  snapshot(): Uint8Array {
-    return new TextEncoder().encode(JSON.stringify(this.items));
-  }
-  restore(data: Uint8Array): void {
-    this.items = data.length ? (JSON.parse(new TextDecoder().decode(data)) as string[]) : [];
-  }
-}
 
 class SyncDurable implements DurableStorage {
   ms = new MemoryStorage();

@@ -48,6 +48,11 @@ export interface KvRunProfile {
    * the leader while the world opens new tabs and closes some for good.
    */
   readonly membershipMode: 'none' | 'random' | 'policy';
+  /**
+   * writeSteps: 0 = storage writes complete at once (synchronous); otherwise each lands 1 to
+   * writeSteps steps after it was issued (asynchronous, like IndexedDB), in order.
+   */
+  readonly writeSteps: number;
 }
 
 export const KvPartitionShape = {
@@ -97,6 +102,8 @@ export interface KvProfileOptions {
   readonly nodes?: number | undefined;
   readonly membership: boolean;
   readonly faultSteps?: number | undefined;
+  /** writeSteps overrides the per-seed choice (0 = synchronous storage). */
+  readonly writeSteps?: number | undefined;
 }
 
 export function makeKvProfile(rng: SimRng, o: KvProfileOptions): KvRunProfile {
@@ -136,6 +143,7 @@ export function makeKvProfile(rng: SimRng, o: KvProfileOptions): KvRunProfile {
       : rng.between(Math.floor(faultSteps * 0.7), faultSteps),
     membershipGapSteps: o.membership ? rng.pick([150, 300, 600]) : 0,
     membershipMode: o.membership ? rng.pick(['random', 'policy'] as const) : 'none',
+    writeSteps: o.writeSteps ?? rng.pick([0, 3, 8, 20]),
   };
 }
 
@@ -191,7 +199,7 @@ export function describeKvProfile(p: KvRunProfile): string[] {
     `nodes=${p.nodes} preVote=${p.preVote} checkQuorum=${p.checkQuorum} electionTicks=${p.electionTicks} heartbeatTicks=${p.heartbeatTicks} tick=${p.tickSteps}±${p.tickJitterSteps} steps ticksPerSecond=${p.ticksPerSecond}`,
     `requestTimeoutTicks=${p.requestTimeoutTicks} snapshotEntries=${p.snapshotEntries} catchUp=${p.snapshotCatchUpEntries} maxSizePerMsgBytes=${p.maxSizePerMsgBytes} maxInflightMsgs=${p.maxInflightMsgs}`,
     `net: drop=${p.net.dropRate} dup=${p.net.dupRate} delay=1..${p.net.delaySteps} long=${p.net.longDelayRate}@..${p.net.longDelaySteps}`,
-    `clients=${p.clients} watchers=${p.watchers} gap=1..${p.clientGapSteps}; faults until t=${p.healAt} (phase ${p.faultSteps}); membership ${p.membershipMode} every 1..${p.membershipGapSteps}`,
+    `clients=${p.clients} watchers=${p.watchers} gap=1..${p.clientGapSteps}; faults until t=${p.healAt} (phase ${p.faultSteps}); membership ${p.membershipMode} every 1..${p.membershipGapSteps}; writes ${p.writeSteps === 0 ? 'synchronous' : `land 1..${p.writeSteps} steps later`}`,
   ];
 }
 

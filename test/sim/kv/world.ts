@@ -51,6 +51,7 @@ import {
   type KvRunProfile,
 } from './profile.js';
 import { KvNetwork, SimTransport, type NetHost } from './sim-transport.js';
+import { SimAsyncDurable } from './async-durable.js';
 import { LogicalWatch, randomWatchSpec } from './watches.js';
 import {
   History,
@@ -96,6 +97,8 @@ type NodeState = (typeof NodeState)[keyof typeof NodeState];
 
 class SimKvNode {
   handle: MemoryDurableStorage | undefined;
+  /** async: the asynchronous view of `handle` the node writes through (profile.writeSteps > 0). */
+  async: SimAsyncDurable | undefined;
   server: KvServer | undefined;
   transport: SimTransport | undefined;
   raftStorage: MemoryStorage | undefined;
@@ -475,6 +478,15 @@ class KvWorld implements NetHost {
     n.inc++;
     const inc = n.inc;
     n.handle = n.handle === undefined ? new MemoryDurableStorage() : n.handle.reopen();
+    const writeSteps = this.profile.writeSteps;
+    n.async =
+      writeSteps === 0
+        ? undefined
+        : new SimAsyncDurable(n.handle, {
+            now: () => this.now,
+            at: (step, fn) => this.queue.push(step, { k: 'call', fn }),
+            latency: () => this.rng.between(1, writeSteps),
+          });
     const loaded = n.handle.load();
     n.lastApplied = loaded.snapshot.metadata.index;
     n.server = undefined;
@@ -484,7 +496,7 @@ class KvWorld implements NetHost {
     const p = this.profile;
     const cfg: KvServerConfig = {
       id: n.id,
-      durable: n.handle,
+      durable: n.async ?? n.handle,
       transport,
       rng: this.rng.fork(),
       raft: {
@@ -597,8 +609,8 @@ class KvWorld implements NetHost {
     this.count('crashes');
     this.note(`${n.id} ${kind === KvCrashKind.Close ? 'closed' : 'killed'} for ${downSteps} steps`);
     n.server!.stop(kind === KvCrashKind.Close ? { handOver: true } : {});
-    if (kind === KvCrashKind.Kill) n.handle!.crash();
-    else n.handle!.close();
+    if (kind === KvCrashKind.Kill) (n.async ?? n.handle!).crash();
+    else (n.async ?? n.handle!).close();
     this.nodeGone(n, NodeState.Down, kind);
     this.queue.push(this.now + downSteps, { k: 'restart', node: n, inc: n.inc });
   }
@@ -874,7 +886,7 @@ class KvWorld implements NetHost {
         // (its new storage handle carries no fault).
         n.armed = false;
         n.server!.stop();
-        n.handle!.crash();
+        (n.async ?? n.handle!).crash();
         this.nodeGone(n, NodeState.Down, 'restarted at the heal');
         this.restart(n);
       }

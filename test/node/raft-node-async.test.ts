@@ -1,0 +1,140 @@
+// RaftNode over storage whose writes complete later (as IndexedDB's do): what it does while a
+// write is in flight. Writes here land only when the test says so.
+import { describe, expect, it } from 'vitest';
+import { SeededRng, nodeId, type Message, type NodeId } from '../../src/raft/index.js';
+import { RaftNode } from '../../src/node/raft-node.js';
+import { ListApplier } from './list-applier.js';
+import { MemoryDurableStorage } from '../../src/storage/memory-durable-storage.js';
+import type { DurableStorage, PersistBatch } from '../../src/storage/durable-storage.js';
+import type { Transport, TransportHandlers } from '../../src/transport/transport.js';
+import { SimWrite } from '../sim/kv/async-durable.js';
+
+/** HeldDurable: while `hold` is set, writes wait in `pending` until land() (in order). */
+class HeldDurable implements DurableStorage {
+  readonly disk = new MemoryDurableStorage();
+  hold = false;
+  pending: { op: () => void; w: SimWrite }[] = [];
+  load() {
+    return this.disk.load();
+  }
+  persist(b: PersistBatch): SimWrite | void {
+    return this.run(() => this.disk.persist(b));
+  }
+  saveSnapshot(...a: Parameters<MemoryDurableStorage['saveSnapshot']>): SimWrite | void {
+    return this.run(() => this.disk.saveSnapshot(...a));
+  }
+  close(): void {}
+  land(): void {
+    for (const { op, w } of this.pending.splice(0)) {
+      op();
+      w.settle({ ok: true });
+    }
+  }
+  private run(op: () => void): SimWrite | void {
+    if (!this.hold) return op();
+    const w = new SimWrite();
+    this.pending.push({ op, w });
+    return w;
+  }
+}
+
+class Hub {
+  handlers = new Map<NodeId, TransportHandlers>();
+  sent: Message[] = [];
+  queue: Message[] = [];
+  transport(id: NodeId): Transport {
+    return {
+      localId: id,
+      start: (h) => void this.handlers.set(id, h),
+      send: (m) => {
+        this.sent.push(m);
+        this.queue.push(m);
+      },
+      connectedPeers: () => [...this.handlers.keys()].filter((x) => x !== id),
+      stats: () => ({ framesSent: 0, framesReceived: 0, framesDropped: 0, bytesSent: 0, bytesReceived: 0 }),
+      close: () => void this.handlers.delete(id),
+    };
+  }
+  flush(): void {
+    for (let i = 0; i < 1000 && this.queue.length; i++) {
+      const q = this.queue.splice(0);
+      for (const m of q) this.handlers.get(m.to)?.onMessage(m);
+    }
+  }
+}
+
+function cluster(n: number) {
+  const hub = new Hub();
+  const ids = Array.from({ length: n }, (_, i) => nodeId(String(i + 1)));
+  const nodes = ids.map((id, i) => {
+    const applier = new ListApplier();
+    const durable = new HeldDurable();
+    const node = new RaftNode(
+      { id, durable, transport: hub.transport(id), applier, rng: new SeededRng(11 + i), bootstrap: ids },
+      durable.load(),
+    );
+    return { id, node, applier, durable };
+  });
+  for (let t = 0; t < 40; t++) {
+    for (const x of nodes) x.node.tick();
+    hub.flush();
+  }
+  const leader = nodes.find((x) => x.node.status().role === 'leader')!;
+  return { hub, nodes, leader, followers: nodes.filter((x) => x !== leader) };
+}
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+describe('RaftNode with asynchronous storage', () => {
+  it('sends proposals made during a write together, in one MsgApp per follower', () => {
+    const { hub, leader, followers } = cluster(3);
+    leader.durable.hold = true;
+    const answers: unknown[] = [];
+    leader.node.propose(enc('first'), (e, r) => answers.push(e ?? r));
+    hub.flush();
+    for (const v of ['a', 'b', 'c', 'd']) leader.node.propose(enc(v), (e, r) => answers.push(e ?? r));
+    hub.sent = [];
+    leader.durable.land();
+    hub.flush();
+    const apps = hub.sent.filter((m) => m.type === 'MsgApp' && m.from === leader.id && m.entries.length > 0);
+    expect(apps.map((m) => [m.to, m.entries.length])).toEqual(followers.map((f) => [f.id, 4]));
+    leader.durable.hold = false;
+    leader.durable.land();
+    hub.flush();
+    for (let t = 0; t < 3; t++) {
+      leader.node.tick();
+      hub.flush();
+    }
+    expect(answers).toEqual([1, 2, 3, 4, 5]);
+    for (const f of followers) expect(f.applier.items).toEqual(['first', 'a', 'b', 'c', 'd']);
+  });
+
+  it('answers a put once a follower acknowledged it, while its own next write is still in flight', () => {
+    const { hub, leader } = cluster(3);
+    const answers: unknown[] = [];
+    leader.durable.hold = true;
+    leader.node.propose(enc('x'), (e, r) => answers.push(e ?? r));
+    hub.flush(); // followers (synchronous storage) acknowledge 'x' while the leader writes it
+    leader.node.propose(enc('y'), () => {}); // batched behind that write
+    leader.durable.land(); // 'x' lands; the write of 'y' starts at once and stays in flight
+    // 'x' was committed by the leader's and the followers' writes, before 'y' was written.
+    expect(leader.durable.pending.length).toBeGreaterThan(0);
+    expect(answers).toEqual([1]);
+    expect(leader.applier.items).toEqual(['x']);
+  });
+
+  it('a lone voter answers nothing before its own write lands', () => {
+    const { hub, leader } = cluster(1);
+    const answers: unknown[] = [];
+    leader.durable.hold = true;
+    leader.node.propose(enc('solo'), (e, r) => answers.push(e ?? r));
+    hub.flush();
+    leader.node.tick();
+    expect(answers).toEqual([]);
+    expect(leader.applier.items).toEqual([]);
+    leader.durable.land();
+    leader.node.tick();
+    leader.durable.land();
+    expect(answers).toEqual([1]);
+  });
+});
