@@ -32,6 +32,7 @@
 //
 // Known deviations from etcd 3.4 are listed in src/kv/CODEC.md ("Deviations from etcd").
 export { KvStore } from './kv-store.js';
+export type { SnapshotEncoder } from './snapshot.js';
 export type { KvResult, KvReadResult, KvStatus } from './kv-store.js';
 export { resolveKvConfig, DEFAULT_KV_CONFIG, MAX_LEASE_TTL_SECONDS } from './config.js';
 export type { KvConfig } from './config.js';

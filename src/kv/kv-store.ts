@@ -48,7 +48,7 @@ import {
   validateTxn,
   type TxnWriter,
 } from './txn.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { SnapshotEncoder, decodeSnapshot, encodeSnapshot } from './snapshot.js';
 
 /** KvResult is the outcome of applying one command: its response, or a typed error. */
 export type KvResult =
@@ -124,6 +124,15 @@ export class KvStore {
   snapshot(): Uint8Array {
     assert(!this.applying, 'snapshot during apply');
     return encodeSnapshot(this.mvcc, this.lessor, this.applied, this.nospace);
+  }
+
+  /**
+   * beginSnapshot starts encoding the state as of now in slices (SnapshotEncoder.step); the store
+   * may apply further commands between them. The result equals snapshot() called now.
+   */
+  beginSnapshot(): SnapshotEncoder {
+    assert(!this.applying, 'snapshot during apply');
+    return new SnapshotEncoder(this.mvcc, this.lessor, this.applied, this.nospace);
   }
 
   get revision(): Revision {

@@ -5,7 +5,7 @@
 import type { KeyValue, LeaseId, Revision } from './types.js';
 import { EMPTY_BYTES, NO_LEASE, bytesToLatin1 } from './types.js';
 import type { KvConfig } from './config.js';
-import { SnapshotCorruptError } from './errors.js';
+import { SnapshotCorruptError, assert } from './errors.js';
 import { KeyIndex, type KeyEntry } from './key-index.js';
 import { Mvcc, recordBytes, type RevisionChanges } from './mvcc.js';
 import { Lessor } from './lessor.js';
@@ -29,46 +29,139 @@ export function encodeSnapshot(
   appliedIndex: number,
   nospace: boolean,
 ): Uint8Array {
-  const w = new ByteWriter(1 << 16);
-  for (const b of MAGIC) w.u8(b);
-  w.u8(SNAPSHOT_VERSION);
-  w.uint(appliedIndex);
-  w.uint(mvcc.currentRevision);
-  w.int(mvcc.compactRevision);
-  w.u8(nospace ? 1 : 0);
-  const keyIdx = new Map<KeyEntry, number>();
-  const base: { e: KeyEntry; kv: KeyValue }[] = [];
-  w.uint(mvcc.index.size);
-  mvcc.index.forEach((e) => {
-    keyIdx.set(e, keyIdx.size);
-    w.bytes(e.key);
-    for (const kv of e.revs) if (kv.modRevision < mvcc.revLogBase) base.push({ e, kv });
-  });
-  // Versions older than the log (kept by compaction), then the log in revision order.
-  w.uint(base.length);
-  for (const { e, kv } of base) {
-    w.uint(keyIdx.get(e)!);
-    w.uint(kv.modRevision);
-    writeVersion(w, kv);
+  const enc = new SnapshotEncoder(mvcc, lessor, appliedIndex, nospace);
+  while (!enc.step(Number.POSITIVE_INFINITY));
+  return enc.result();
+}
+
+/**
+ * SnapshotEncoder encodes the state as of its construction in steps, so that a large store is
+ * serialized in slices between which the store keeps applying writes and compactions (a leader
+ * must not stall for the seconds 100k keys take: its followers would elect another). It captures
+ * what later writes replace rather than mutate: writes only append (to a key's versions, to the
+ * revision log), compaction swaps in new arrays, and versions are immutable. What a later write
+ * appends is past the captured revision and left out. The bytes equal encodeSnapshot's at that
+ * moment (tested).
+ */
+export class SnapshotEncoder {
+  private readonly w: ByteWriter;
+  private readonly keys: KeyEntry[] = [];
+  private readonly revsAtStart: (readonly KeyValue[])[] = [];
+  private readonly keyIdx = new Map<KeyEntry, number>();
+  private readonly base: { i: number; kv: KeyValue }[] = [];
+  private readonly revLog: readonly RevisionChanges[];
+  private readonly revLogBase: number;
+  private readonly nRevs: number;
+  private readonly leases: [LeaseId, number, number][];
+  private phase: 'keys' | 'base' | 'log' | 'leases' | 'done' = 'keys';
+  private at = 0;
+  private bytes: Uint8Array | undefined;
+
+  constructor(mvcc: Mvcc, lessor: Lessor, appliedIndex: number, nospace: boolean) {
+    // Roughly the encoded size, so that the buffer rarely grows.
+    this.w = new ByteWriter(Math.max(1 << 16, Math.ceil(mvcc.usedKvBytes * 1.1)));
+    const w = this.w;
+    for (const b of MAGIC) w.u8(b);
+    w.u8(SNAPSHOT_VERSION);
+    w.uint(appliedIndex);
+    w.uint(mvcc.currentRevision);
+    w.int(mvcc.compactRevision);
+    w.u8(nospace ? 1 : 0);
+    mvcc.index.forEach((e) => {
+      this.keys.push(e);
+      this.revsAtStart.push(e.revs);
+    });
+    this.revLog = mvcc.revLog;
+    this.revLogBase = mvcc.revLogBase;
+    this.nRevs = mvcc.currentRevision + 1 - mvcc.revLogBase;
+    this.leases = lessor.ids().map((id) => {
+      const l = lessor.get(id)!;
+      return [id, l.ttlSeconds, l.remainingTtlSeconds];
+    });
+    w.uint(this.keys.length);
   }
-  w.uint(mvcc.revLogBase);
-  w.uint(mvcc.revLog.length);
-  for (const ch of mvcc.revLog) {
-    w.uint(ch.kvs.length);
-    for (let i = 0; i < ch.kvs.length; i++) {
-      w.uint(keyIdx.get(ch.entries[i]!)!);
-      writeVersion(w, ch.kvs[i]!);
+
+  /** step encodes up to about `budget` keys or versions; true once the snapshot is complete. */
+  step(budget: number): boolean {
+    const w = this.w;
+    let left = budget;
+    while (left > 0 && this.phase !== 'done') {
+      switch (this.phase) {
+        case 'keys': {
+          const end = Math.min(this.keys.length, this.at + left);
+          for (let i = this.at; i < end; i++) {
+            const e = this.keys[i]!;
+            this.keyIdx.set(e, i);
+            w.bytes(e.key);
+            for (const kv of this.revsAtStart[i]!) {
+              if (kv.modRevision < this.revLogBase) this.base.push({ i, kv });
+            }
+          }
+          left -= end - this.at;
+          this.at = end;
+          if (end === this.keys.length) {
+            // Versions older than the log (kept by compaction), then the log in revision order.
+            w.uint(this.base.length);
+            this.next('base');
+          }
+          break;
+        }
+        case 'base': {
+          const end = Math.min(this.base.length, this.at + left);
+          for (let j = this.at; j < end; j++) {
+            const { i, kv } = this.base[j]!;
+            w.uint(i);
+            w.uint(kv.modRevision);
+            writeVersion(w, kv);
+          }
+          left -= end - this.at;
+          this.at = end;
+          if (end === this.base.length) {
+            w.uint(this.revLogBase);
+            w.uint(this.nRevs);
+            this.next('log');
+          }
+          break;
+        }
+        case 'log': {
+          while (left > 0 && this.at < this.nRevs) {
+            const ch = this.revLog[this.at++]!;
+            w.uint(ch.kvs.length);
+            for (let i = 0; i < ch.kvs.length; i++) {
+              w.uint(this.keyIdx.get(ch.entries[i]!)!);
+              writeVersion(w, ch.kvs[i]!);
+            }
+            left -= Math.max(1, ch.kvs.length);
+          }
+          if (this.at === this.nRevs) this.next('leases');
+          break;
+        }
+        case 'leases': {
+          w.uint(this.leases.length);
+          for (const [id, ttl, remaining] of this.leases) {
+            w.lease(id);
+            w.uint(ttl);
+            w.uint(remaining);
+          }
+          this.bytes = w.finish();
+          this.next('done');
+          break;
+        }
+      }
     }
+    return this.phase === 'done';
   }
-  const ids = lessor.ids();
-  w.uint(ids.length);
-  for (const id of ids) {
-    const l = lessor.get(id)!;
-    w.lease(id);
-    w.uint(l.ttlSeconds);
-    w.uint(l.remainingTtlSeconds);
+
+  /** result is the encoded snapshot (after step returned true). */
+  result(): Uint8Array {
+    assert(this.bytes !== undefined, 'snapshot not finished');
+    return this.bytes;
   }
-  return w.finish();
+
+  private next(phase: SnapshotEncoder['phase']): void {
+    this.phase = phase;
+    this.at = 0;
+  }
 }
 
 export function decodeSnapshot(bytes: Uint8Array, config: KvConfig): KvRestoredState {

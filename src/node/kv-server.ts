@@ -19,6 +19,7 @@ import {
   type WatchCreateRequest,
   type WatchId,
   type WatchSink,
+  type SnapshotEncoder,
 } from '../kv/index.js';
 import type { LogIndex, NodeId, StateType } from '../raft/index.js';
 import type { LoadedState } from '../storage/durable-storage.js';
@@ -106,6 +107,10 @@ class KvApplier implements Applier {
 
   snapshot(): Uint8Array {
     return this.kv.snapshot();
+  }
+
+  beginSnapshot(): SnapshotEncoder {
+    return this.kv.beginSnapshot();
   }
 
   restore(data: Uint8Array, index: LogIndex): void {

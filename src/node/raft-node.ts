@@ -53,6 +53,18 @@ export interface Applier {
   snapshot(): Uint8Array;
   /** restore replaces the whole state with a snapshot's data (empty data = initial state). */
   restore(data: Uint8Array, index: LogIndex): void;
+  /**
+   * beginSnapshot, if present, encodes the state as of now in steps, between which apply may be
+   * called; the result must equal snapshot() called now. With RaftNodeConfig.schedule, snapshots
+   * are then encoded in slices instead of in one long task.
+   */
+  beginSnapshot?(): SnapshotJob;
+}
+
+/** SnapshotJob encodes a snapshot in steps of about `budget` items; step returns true when done. */
+export interface SnapshotJob {
+  step(budget: number): boolean;
+  result(): Uint8Array;
 }
 
 export interface RaftNodeConfig {
@@ -73,6 +85,15 @@ export interface RaftNodeConfig {
   readonly snapshotCatchUpEntries?: number;
   /** testing: mutants for the simulator ('stale-read' answers reads without ReadIndex). */
   readonly mutant?: 'stale-read';
+  /**
+   * schedule runs fn in a later task (a tab: a MessageChannel message, which hidden tabs do not
+   * throttle; the simulator: a later step). With it, and an Applier that has beginSnapshot, a
+   * snapshot is encoded in slices of snapshotSliceItems between which the node goes on: a leader
+   * encoding 100k keys in one task would go silent for longer than an election timeout.
+   */
+  readonly schedule?: (fn: () => void) => void;
+  /** snapshotSliceItems: keys or versions encoded per slice (default 2,000). */
+  readonly snapshotSliceItems?: number;
   /** raftFactory: build the core (the simulator injects mutants). */
   readonly raftFactory?: (config: RaftConfig) => Raft;
   /** onError: storage failure or broken invariant; the node has stopped. */
@@ -196,6 +217,8 @@ export class RaftNode {
   private lastLead: NodeId = NONE;
   /** wasMember: this peer was in the configuration (a later removal stops it). */
   private wasMember = false;
+  /** snapJob: the snapshot being encoded in slices, and the followers waiting for it. */
+  private snapJob: { enc: SnapshotJob; index: LogIndex; confState: ConfState; waiting: Set<NodeId> } | undefined;
   /** snapshotSentAt: when a MsgSnap went to each follower, to detect lost snapshots. */
   private readonly snapshotSentAt = new Map<NodeId, number>();
   /**
@@ -229,8 +252,10 @@ export class RaftNode {
     }
     cfg.applier.restore(snap.data, snap.metadata.index);
     this.memStorage.append(loaded.entries);
-    this.memStorage.setHardState(loaded.hardState);
-    this.durableHardState = loaded.hardState;
+    // Entries up to the snapshot are committed, whatever commit index was last written.
+    const hs = loaded.hardState;
+    this.memStorage.setHardState(hs.commit < snap.metadata.index ? { ...hs, commit: snap.metadata.index } : hs);
+    this.durableHardState = hs;
     this.wasMember = this.isMember(cfg.id);
     this.noteNewMembers();
 
@@ -597,43 +622,63 @@ export class RaftNode {
   }
 
   private maybeSnapshot(applied: LogIndex): void {
-    if (applied - this.snapshotIndex < this.snapshotEntries) return;
-    const data = this.cfg.applier.snapshot();
-    const snap: Snapshot = this.memStorage.createSnapshot(applied, this.confState, data);
-    this.snapshotIndex = applied;
-    const compactIndex = logIndex(Math.max(this.memStorage.firstIndex() - 1, applied - this.snapshotCatchUpEntries));
-    // Storage keeps a snapshot only at or below its durable commit index (so that load() finds
-    // the commit index within the log), and commit-only hard states are not written on their own.
-    const hs = this.memStorage.hardState;
-    let waits = 0;
-    const done = (): void => {
-      if (--waits > 0) return;
-      this.persisting = false;
-      compactMem();
-      this.drive();
+    if (applied - this.snapshotIndex < this.snapshotEntries || this.snapJob) return;
+    if (this.startSnapshotJob()) return;
+    this.storeSnapshot(applied, this.confState, this.cfg.applier.snapshot());
+  }
+
+  /**
+   * startSnapshotJob starts encoding a snapshot of the applied state in slices, one per scheduled
+   * task (false: this node cannot, see RaftNodeConfig.schedule). When done it is stored like any
+   * snapshot, and followers waiting for one that names them (see send) are sent it.
+   */
+  private startSnapshotJob(): boolean {
+    const { schedule, applier } = this.cfg;
+    if (this.snapJob) return true;
+    if (!schedule || !applier.beginSnapshot) return false;
+    const job = {
+      enc: applier.beginSnapshot(),
+      index: this.appliedIndex,
+      confState: this.confState,
+      waiting: new Set<NodeId>(),
     };
+    this.snapJob = job;
+    const slice = this.cfg.snapshotSliceItems ?? 2_000;
+    const run = (): void => {
+      if (this.stopped || this.snapJob !== job) return;
+      try {
+        if (!job.enc.step(slice)) return schedule(run);
+        this.snapJob = undefined;
+        // A snapshot from the leader may have been installed meanwhile: then this one is stale.
+        if (job.index > this.memStorage.snapshot().metadata.index) {
+          this.storeSnapshot(job.index, job.confState, job.enc.result());
+        }
+        for (const id of job.waiting) this.rawNode.reportSnapshot(id, false);
+        this.drive();
+      } catch (err) {
+        this.fail(err);
+      }
+    };
+    schedule(run);
+    return true;
+  }
+
+  /**
+   * storeSnapshot records the Applier's state at `index` as the node's snapshot and compacts the
+   * log before it (keeping snapshotCatchUpEntries for slow followers). The Ready loop goes on
+   * while storage writes it (storage runs its writes in call order); the in-memory log is
+   * compacted once the snapshot is durable.
+   */
+  private storeSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): void {
+    const snap: Snapshot = this.memStorage.createSnapshot(index, confState, data);
+    this.snapshotIndex = index;
+    const compactIndex = logIndex(Math.max(this.memStorage.firstIndex() - 1, index - this.snapshotCatchUpEntries));
     const compactMem = (): void => {
       if (compactIndex >= this.memStorage.firstIndex()) this.memStorage.compact(compactIndex);
     };
-    const writes: Pending[] = [];
-    if (this.durableHardState.commit < applied) {
-      const w = this.cfg.durable.persist({ hardState: hs, entries: [] });
-      if (!isPending(w)) this.durableHardState = hs;
-      else
-        writes.push({
-          then: (ok, fail) =>
-            w.then(() => {
-              this.durableHardState = hs;
-              ok();
-            }, fail),
-        });
-    }
-    const r = this.cfg.durable.saveSnapshot(snap, compactIndex);
-    if (isPending(r)) writes.push(r);
-    if (writes.length === 0) return compactMem();
-    this.persisting = true;
-    waits = writes.length;
-    for (const w of writes) w.then(done, (err: unknown) => this.fail(err));
+    const save = this.cfg.durable.saveSnapshot(snap, compactIndex);
+    if (isPending(save)) save.then(compactMem, (err: unknown) => this.fail(err));
+    else compactMem();
   }
 
   private send(msgs: readonly Message[]): void {
@@ -642,7 +687,12 @@ export class RaftNode {
         // The stored snapshot predates the recipient's membership, and the core installs only a
         // snapshot whose ConfState names it: send the applied state instead, as etcd's server
         // does (createMergedSnapshotMessage). Otherwise a member added after the last snapshot
-        // could not catch up until the next one (snapshotEntries later).
+        // could not catch up until the next one (snapshotEntries later). Where snapshots are
+        // encoded in slices, take a new one and send that when it is done.
+        if (this.startSnapshotJob()) {
+          this.snapJob!.waiting.add(m.to);
+          continue;
+        }
         m = { ...m, snapshot: this.appliedSnapshot() };
       }
       this.cfg.transport.send(m);

@@ -41,10 +41,10 @@ export interface DurableStorage {
   /** persist writes one Ready's state in one atomic transaction. */
   persist(batch: PersistBatch): void | PromiseLike<void>;
   /**
-   * saveSnapshot records a snapshot the application made at an applied index
-   * (≤ the durable commit index) and discards log entries up to `compactIndex`
-   * (≤ snapshot index). A snapshot not newer than the stored one is ignored
-   * (the leader's may have been installed meanwhile).
+   * saveSnapshot records a snapshot the application made at an applied index and discards log
+   * entries up to `compactIndex` (≤ snapshot index). Entries up to the snapshot are committed: a
+   * lower durable commit index is raised to it. A snapshot not newer than the stored one is
+   * ignored (the leader's may have been installed meanwhile).
    */
   saveSnapshot(snapshot: Snapshot, compactIndex: LogIndex): void | PromiseLike<void>;
   close(): void | Promise<void>;

@@ -147,7 +147,15 @@ export function planPersist(
   let deleteFrom: number | undefined;
   let trim: SegmentChanges['trim'];
   let lastIndex = lastIndexOfSpans(snapshotIndex, spans);
-  const hardState = batch.hardState ?? shape.hardState;
+  // The durable commit index never goes back: saveSnapshot may have raised it past the commit
+  // index the node last wrote (a node's snapshot may cover entries whose commit it has not
+  // written yet, see planSaveSnapshot).
+  const hardState =
+    batch.hardState === undefined
+      ? shape.hardState
+      : batch.hardState.commit >= shape.hardState.commit
+        ? batch.hardState
+        : { ...batch.hardState, commit: shape.hardState.commit };
   if (entries.length > 0) {
     const first = entries[0]!.index;
     const last = lastIndex;
@@ -201,7 +209,7 @@ export function planPersist(
   return {
     snapshot,
     segments: { clearAll, deleteFrom, trim, append, mergeFrom },
-    hardState: batch.hardState,
+    hardState: batch.hardState === undefined ? undefined : hardState,
   };
 }
 
@@ -232,6 +240,8 @@ export function mergedBytes(sizes: readonly number[]): number {
 export interface CompactionPlan {
   readonly snapshot: Snapshot;
   readonly segments: SegmentChanges;
+  /** hardState: the durable hard state with its commit index raised to the snapshot's, if lower. */
+  readonly hardState?: HardState | undefined;
 }
 
 /**
@@ -255,16 +265,17 @@ export function planSaveSnapshot(
     index <= lastIndexOf(shape),
     () => `snapshot ${index} is beyond the last index ${lastIndexOf(shape)}`,
   );
-  assert(
-    index <= shape.hardState.commit,
-    () => `snapshot ${index} is beyond the durable commit index ${shape.hardState.commit}`,
-  );
+  // Everything up to an application snapshot is committed; the node need not have written that
+  // commit index yet (it writes one only with entries or a new term or vote): raise it, so that
+  // load() finds the commit index within the log.
+  const hardState =
+    index > shape.hardState.commit ? { ...shape.hardState, commit: logIndex(index) } : undefined;
   let deleteThrough: number | undefined;
   for (const s of shape.spans) {
     if (s.lastIndex > compactIndex) break;
     deleteThrough = s.firstIndex;
   }
-  return { snapshot, segments: { clearAll: false, deleteThrough } };
+  return { snapshot, segments: { clearAll: false, deleteThrough }, hardState };
 }
 
 /** SegmentOps build an implementation's segments when a plan is applied to its list. */

@@ -117,6 +117,49 @@ describe('KvStore against the naive model', () => {
     );
   }, 120_000);
 
+  it('a snapshot encoded in slices while writes and compactions go on equals snapshot() at its start', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof({ weight: 3, arbitrary: commandArb }, { weight: 1, arbitrary: compactBackArb }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        fc.array(
+          fc.tuple(
+            fc.oneof({ weight: 2, arbitrary: commandArb }, { weight: 1, arbitrary: compactBackArb }),
+            fc.boolean(),
+          ),
+          { maxLength: 30 },
+        ),
+        fc.integer({ min: 1, max: 3 }),
+        (before, during, budget) => {
+          const a = new KvStore();
+          let index = 0;
+          const run = (step: KvCommand | { compactBack: number }): void => {
+            if (!('compactBack' in step)) {
+              a.apply(step, { index: ++index });
+              return;
+            }
+            const rev = a.revision - step.compactBack;
+            if (rev > a.compactRevision && rev >= 1)
+              a.apply({ type: 'compact', request: { revision: rev } } as KvCommand, { index: ++index });
+          };
+          for (const step of before) run(step);
+          const want = a.snapshot();
+          const enc = a.beginSnapshot();
+          let done = false;
+          for (const [step, stepNow] of during) {
+            if (stepNow) done = done || enc.step(budget);
+            run(step);
+          }
+          while (!done) done = enc.step(budget);
+          expect(enc.result()).toEqual(want);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  }, 120_000);
+
   it('delivers to each watcher exactly the events the model derives, whole revisions in order', () => {
     const watchArb = fc.record({
       key: keyArb,

@@ -130,13 +130,17 @@ function modelPersist(m: Model, b: PersistBatch): void {
   const after = b.entries.filter((e) => e.index > m.snapshot.metadata.index);
   if (after.length > 0)
     m.entries = m.entries.filter((e) => e.index < after[0]!.index).concat(after);
-  if (b.hardState) m.hardState = b.hardState;
+  // The durable commit index never goes back (saveSnapshot may have raised it).
+  if (b.hardState)
+    m.hardState = { ...b.hardState, commit: logIndex(Math.max(b.hardState.commit, m.hardState.commit)) };
 }
 
 function modelSaveSnapshot(m: Model, s: Snapshot): void {
   if (s.metadata.index <= m.snapshot.metadata.index) return;
   m.snapshot = s;
   m.entries = m.entries.filter((e) => e.index > s.metadata.index);
+  // Everything up to the snapshot is committed: a lower durable commit index is raised.
+  if (m.hardState.commit < s.metadata.index) m.hardState = { ...m.hardState, commit: s.metadata.index };
 }
 
 // ---- the suite ---------------------------------------------------------------------------------
@@ -485,8 +489,8 @@ export function describeDurableStorageContract(
           () => h.storage.persist({ snapshot: snap(1, 1), entries: [], hardState: hs(1, 3) }),
         ],
         [
-          'a snapshot beyond the commit index',
-          () => h.storage.saveSnapshot(snap(4, 1), logIndex(4)),
+          'a snapshot beyond the log',
+          () => h.storage.saveSnapshot(snap(6, 1), logIndex(4)),
         ],
         [
           'a compact index after the snapshot',
@@ -571,16 +575,20 @@ export function describeDurableStorageContract(
                 await s.persist(batch);
                 modelPersist(m, batch);
               } else if (kind === 6) {
-                if (commit <= snapIndex) continue;
-                const i = snapIndex + 1 + (a % (commit - snapIndex));
+                // An application snapshot at or below the last index (above the durable commit
+                // index too: the node writes its commit index only along with other changes).
+                if (lastIndex() <= snapIndex) continue;
+                const i = snapIndex + 1 + (a % (lastIndex() - snapIndex));
                 const entTerm = m.entries.find((e) => e.index === i)!.term;
                 const compact = b % (i + 1);
                 const sn = snap(i, entTerm, `app@${i}/${c}`);
                 await s.saveSnapshot(sn, logIndex(compact));
                 modelSaveSnapshot(m, sn);
               } else if (kind === 7) {
-                // A leader's snapshot somewhere ahead of our snapshot, maybe past our log.
-                const i = snapIndex + 1 + (a % (lastIndex() - snapIndex + 3));
+                // A leader's snapshot ahead of our commit index (Raft installs no other), maybe
+                // past our log.
+                const from = Math.max(snapIndex, commit);
+                const i = from + 1 + (a % (lastIndex() - from + 3));
                 const t = Math.max(lastTerm(), m.hardState.term) + (b % 2);
                 const batch: PersistBatch = {
                   snapshot: snap(i, t, `leader@${i}/${c}`),

@@ -53,6 +53,8 @@ export interface KvRunProfile {
    * writeSteps steps after it was issued (asynchronous, like IndexedDB), in order.
    */
   readonly writeSteps: number;
+  /** snapshotSlice: 0 = snapshots encoded in one go; else items per slice, one slice per step. */
+  readonly snapshotSlice: number;
 }
 
 export const KvPartitionShape = {
@@ -144,6 +146,7 @@ export function makeKvProfile(rng: SimRng, o: KvProfileOptions): KvRunProfile {
     membershipGapSteps: o.membership ? rng.pick([150, 300, 600]) : 0,
     membershipMode: o.membership ? rng.pick(['random', 'policy'] as const) : 'none',
     writeSteps: o.writeSteps ?? rng.pick([0, 3, 8, 20]),
+    snapshotSlice: rng.pick([0, 1, 4, 50]),
   };
 }
 
@@ -199,7 +202,7 @@ export function describeKvProfile(p: KvRunProfile): string[] {
     `nodes=${p.nodes} preVote=${p.preVote} checkQuorum=${p.checkQuorum} electionTicks=${p.electionTicks} heartbeatTicks=${p.heartbeatTicks} tick=${p.tickSteps}±${p.tickJitterSteps} steps ticksPerSecond=${p.ticksPerSecond}`,
     `requestTimeoutTicks=${p.requestTimeoutTicks} snapshotEntries=${p.snapshotEntries} catchUp=${p.snapshotCatchUpEntries} maxSizePerMsgBytes=${p.maxSizePerMsgBytes} maxInflightMsgs=${p.maxInflightMsgs}`,
     `net: drop=${p.net.dropRate} dup=${p.net.dupRate} delay=1..${p.net.delaySteps} long=${p.net.longDelayRate}@..${p.net.longDelaySteps}`,
-    `clients=${p.clients} watchers=${p.watchers} gap=1..${p.clientGapSteps}; faults until t=${p.healAt} (phase ${p.faultSteps}); membership ${p.membershipMode} every 1..${p.membershipGapSteps}; writes ${p.writeSteps === 0 ? 'synchronous' : `land 1..${p.writeSteps} steps later`}`,
+    `clients=${p.clients} watchers=${p.watchers} gap=1..${p.clientGapSteps}; faults until t=${p.healAt} (phase ${p.faultSteps}); membership ${p.membershipMode} every 1..${p.membershipGapSteps}; writes ${p.writeSteps === 0 ? 'synchronous' : `land 1..${p.writeSteps} steps later`}; snapshots ${p.snapshotSlice === 0 ? 'in one go' : `in slices of ${p.snapshotSlice}`}`,
   ];
 }
 

@@ -511,6 +511,12 @@ class KvWorld implements NetHost {
       requestTimeoutTicks: p.requestTimeoutTicks,
       snapshotEntries: p.snapshotEntries,
       snapshotCatchUpEntries: p.snapshotCatchUpEntries,
+      ...(p.snapshotSlice > 0
+        ? {
+            schedule: (fn: () => void) => this.queue.push(this.now + 1, { k: 'call', fn }),
+            snapshotSliceItems: p.snapshotSlice,
+          }
+        : {}),
       ticksPerSecond: p.ticksPerSecond,
       ...(this.opts.mutant ? { mutant: this.opts.mutant } : {}),
       ...(p.membershipMode === 'policy'
