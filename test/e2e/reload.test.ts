@@ -31,8 +31,11 @@ test('a reloaded tab resumes with its identity and data and catches up (follower
     const id = await peerIdOf(target);
     const before = await status(target);
 
-    // Writes go on in another tab while the target reloads.
-    const writes = putLoopInPage(writer, `during-${which}`, 'n', 3_000);
+    // Writes go on in another tab while the target reloads. When the leader reloads, a put the
+    // writer forwarded to it just before may be lost with it and fail only at the request
+    // timeout (5 s, as etcd's "request timed out, possibly due to previous leader failure"):
+    // write for longer than that.
+    const writes = putLoopInPage(writer, `during-${which}`, 'n', which === 'leader' ? 7_000 : 3_000);
     await reloadTab(target);
     expect(await peerIdOf(target), 'same identity after reload').toBe(id);
     // Its data came back from its own IndexedDB log (a serializable read needs no peer).
