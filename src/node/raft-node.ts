@@ -205,6 +205,8 @@ export class RaftNode {
   private readonly readsAwaitingIndex = new Map<string, PendingRead[]>();
   private readsAwaitingApply: { index: LogIndex; reads: PendingRead[] }[] = [];
   private readCtxSeq = 0;
+  /** lastReadRequestTick: when the latest read index request went to the core. */
+  private lastReadRequestTick = 0;
   private persisting = false;
   private driving = false;
   private stopped: Error | undefined;
@@ -565,9 +567,16 @@ export class RaftNode {
 
   private takeReadStates(rd: Ready): void {
     for (const rs of rd.readStates) {
-      const reads = this.readsAwaitingIndex.get(rs.requestCtx);
-      if (!reads) continue;
-      this.readsAwaitingIndex.delete(rs.requestCtx);
+      if (!this.readsAwaitingIndex.has(rs.requestCtx)) continue;
+      // Requests are confirmed in order, and a confirmation also covers every read that was
+      // invoked before an earlier, unconfirmed (lost) request: the leader's index here was its
+      // commit index after all of them were invoked.
+      const reads: PendingRead[] = [];
+      for (const [ctx, rs2] of this.readsAwaitingIndex) {
+        this.readsAwaitingIndex.delete(ctx);
+        for (const r of rs2) reads.push(r);
+        if (ctx === rs.requestCtx) break;
+      }
       this.readsAwaitingApply.push({ index: rs.index, reads });
     }
   }
@@ -730,8 +739,17 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- reads, leaders, deadlines
 
+  /**
+   * requestReads asks the leader for one read index covering every read queued since the last
+   * request. Like etcd's read loop it keeps one request in flight: reads arriving meanwhile wait
+   * for it to be confirmed and then share the next one, so 64 concurrent readers cost a few
+   * heartbeat rounds, not one each. A request unconfirmed for an election timeout (lost with a
+   * message or a leader) no longer holds the queue back.
+   */
   private requestReads(): void {
     if (this.readsToRequest.length === 0) return;
+    if (this.readsAwaitingIndex.size > 0 && this.nowTick - this.lastReadRequestTick < this.rawNode.raft.electionTimeout) return;
+    this.lastReadRequestTick = this.nowTick;
     const ctx = `${this.id}/r${++this.readCtxSeq}`;
     const reads = this.readsToRequest;
     this.readsToRequest = [];

@@ -191,10 +191,23 @@ export function isWellFormedString(s: string): boolean {
 }
 
 function encodeString(s: string, what: string, minBytes: number, maxBytes: number): Uint8Array {
-  // TextEncoder would silently turn a lone surrogate into U+FFFD; refuse it so
-  // that what the peer decodes is exactly what was sent.
-  if (!isWellFormedString(s)) throw new EncodeError(`${what} is not well-formed UTF-16`);
-  const b = utf8Encoder.encode(s);
+  // Ids and read contexts are ASCII: copy their code units, which is several times cheaper than
+  // TextEncoder and the surrogate check for strings this short (a few per message).
+  let b: Uint8Array | undefined = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) {
+      b = undefined;
+      break;
+    }
+    b[i] = c;
+  }
+  if (b === undefined) {
+    // TextEncoder would silently turn a lone surrogate into U+FFFD; refuse it so
+    // that what the peer decodes is exactly what was sent.
+    if (!isWellFormedString(s)) throw new EncodeError(`${what} is not well-formed UTF-16`);
+    b = utf8Encoder.encode(s);
+  }
   if (b.length < minBytes || b.length > maxBytes) {
     throw new EncodeError(
       `${what} is ${b.length} bytes of UTF-8; allowed ${minBytes}..${maxBytes}`,

@@ -197,4 +197,30 @@ describe('RaftNode', () => {
       expect(x.durable.ms.hardState.commit).toBeGreaterThanOrEqual(snapIndex);
     }
   });
+
+  it('keeps one read index request in flight: reads made meanwhile share the next, and a lost one is covered by a later one', () => {
+    const { nodes, tickAll, hub } = cluster(3);
+    tickAll(30);
+    const follower = nodes.find((x) => x.node.status().role === 'follower')!;
+    const readIndexes = () => hub.queue.filter((m) => m.type === 'MsgReadIndex' && m.from === follower.id).length;
+    const done: string[] = [];
+    follower.node.readIndex((e) => done.push(e ? `a:${e.message}` : 'a'));
+    expect(readIndexes()).toBe(1);
+    follower.node.readIndex((e) => done.push(e ? `b:${e.message}` : 'b'));
+    follower.node.readIndex((e) => done.push(e ? `c:${e.message}` : 'c'));
+    expect(readIndexes()).toBe(1); // b and c wait for a's request
+    hub.flush();
+    expect(done).toEqual(['a', 'b', 'c']);
+    expect(hub.queue).toEqual([]);
+
+    // A request lost on the way: reads wait at most an election timeout, then a new request
+    // confirms them all.
+    follower.node.readIndex((e) => done.push(e ? `d:${e.message}` : 'd'));
+    hub.queue = hub.queue.filter((m) => m.type !== 'MsgReadIndex');
+    follower.node.readIndex((e) => done.push(e ? `e:${e.message}` : 'e'));
+    hub.flush();
+    expect(done).toEqual(['a', 'b', 'c']);
+    tickAll(12);
+    expect(done).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
 });
