@@ -456,27 +456,28 @@ export class RaftNode {
       while (!this.stopped && !this.persisting && this.rawNode.hasReady()) {
         const rd = this.rawNode.ready();
         this.noteRole();
-        const isLeader = this.rawNode.raft.state === 'leader';
-        // Start the write first (the disk works while we encode and send), then a leader sends
-        // at once; everyone else sends after the write, in afterPersist.
+        const sendNow = this.sendableBeforePersist(rd);
+        // Start the write first (the disk works while we encode and send), then send what may
+        // go before it is durable; the rest goes after the write, in afterPersist.
         const pending = this.persist(rd);
-        if (isLeader) this.send(rd.messages);
+        this.send(sendNow);
+        const sendLater = sendNow.length === rd.messages.length ? [] : rd.messages.filter((m) => !sendNow.includes(m));
         if (pending) {
           this.persisting = true;
           // While the write is in flight, apply what needs nothing from it (see applyEarly).
-          const early = this.applyEarly(rd);
+          const applied = this.applyEarly(rd);
           pending.then(
             () => {
               this.persisting = false;
               if (this.stopped) return;
-              this.afterPersist(rd, isLeader, early);
+              this.afterPersist(rd, sendLater, applied);
               this.drive();
             },
             (err: unknown) => this.fail(err),
           );
           return;
         }
-        this.afterPersist(rd, isLeader, 0);
+        this.afterPersist(rd, sendLater, 0);
         this.requestReads();
       }
     } catch (err) {
@@ -484,6 +485,23 @@ export class RaftNode {
     } finally {
       this.driving = false;
     }
+  }
+
+  /**
+   * sendableBeforePersist: what of a Ready may leave before its write is durable. A leader's
+   * messages (thesis §10.2.1: it counts its own acknowledgement only in a later Ready, after this
+   * write), and vote requests (MsgVote, MsgPreVote: a candidate's own vote counts only once this
+   * write is durable, since it can act as leader only in a later Ready; etcd-io/raft sends them
+   * early too, holding back only MsgAppResp, MsgVoteResp and MsgPreVoteResp). Not a leader's
+   * messages when its term or vote is not yet durable (a lone voter elected in this very Ready):
+   * after a crash it could lead the same term again with other entries at the same indexes.
+   */
+  private sendableBeforePersist(rd: Ready): readonly Message[] {
+    const d = this.durableHardState;
+    const hs = rd.hardState;
+    const termOrVoteChanges = hs !== undefined && (hs.term !== d.term || hs.vote !== d.vote);
+    if (this.rawNode.raft.state === 'leader' && !termOrVoteChanges) return rd.messages;
+    return rd.messages.filter((m) => m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote);
   }
 
   /**
@@ -541,12 +559,12 @@ export class RaftNode {
   }
 
   /** afterPersist finishes a Ready once durable: send, apply what is left, advance. */
-  private afterPersist(rd: Ready, alreadySent: boolean, appliedEarly: number): void {
+  private afterPersist(rd: Ready, sendLater: readonly Message[], appliedEarly: number): void {
     // The core reads its log from memStorage: mirror what is now durable.
     if (rd.snapshot) this.memStorage.applySnapshot(rd.snapshot);
     this.memStorage.append(rd.entries);
     if (rd.hardState) this.memStorage.setHardState(rd.hardState);
-    if (!alreadySent) this.send(rd.messages);
+    this.send(sendLater);
     if (rd.snapshot) {
       this.cfg.applier.restore(rd.snapshot.data, rd.snapshot.metadata.index);
       this.confState = rd.snapshot.metadata.confState;

@@ -435,9 +435,16 @@ class World {
         isLeader &&
         n.armedCrash === undefined &&
         (!hs || (hs.term === durable.term && hs.vote === durable.vote));
+      // Vote requests may leave before the candidate's own term and vote are durable (as
+      // RaftNode and etcd-io/raft's asynchronous writes do): its own vote counts only once this
+      // write lands, since it acts as leader only in a later Ready.
+      const voteEarly = this.profile.leaderParallelSend && n.armedCrash === undefined;
       const early: Message[] = [];
       const late: Message[] = [];
-      for (const m of rd.messages) (canEarly && earlyTypes.has(m.type) ? early : late).push(m);
+      for (const m of rd.messages) {
+        const isVoteRequest = m.type === 'MsgVote' || m.type === 'MsgPreVote';
+        ((canEarly && earlyTypes.has(m.type)) || (voteEarly && isVoteRequest) ? early : late).push(m);
+      }
       n.inflight = { rd, late, seq };
       this.send(n, early);
       const d = this.rng.between(0, this.profile.persistDelaySteps);
