@@ -42,9 +42,13 @@ export interface ConfChange {
 
 export const leaveJointConfChange: ConfChange = { transition: 'auto', changes: [], context: '' };
 
-/** isLeaveJoint: does this change mean "leave the joint configuration"? */
+/**
+ * isLeaveJoint: does this change mean "leave the joint configuration"? The context does not
+ * matter (as in etcd-io/raft's ConfChangeV2.LeaveJoint): an application that tags its proposals
+ * (RaftNode does, to answer the proposer) must be able to leave a joint-explicit configuration.
+ */
 export function isLeaveJoint(cc: ConfChange): boolean {
-  return cc.changes.length === 0 && cc.transition === 'auto' && cc.context === '';
+  return cc.changes.length === 0 && cc.transition === 'auto';
 }
 
 /** enterJoint returns whether the change needs a joint configuration, and if it leaves it automatically. */
@@ -58,9 +62,9 @@ export function enterJoint(cc: ConfChange): { joint: boolean; autoLeave: boolean
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
-/** encodeConfChange encodes a ConfChange for a ConfChange log entry. The leave-joint change encodes to zero bytes. */
+/** encodeConfChange encodes a ConfChange for a ConfChange log entry. The leave-joint change without context encodes to zero bytes. */
 export function encodeConfChange(cc: ConfChange): Uint8Array {
-  if (isLeaveJoint(cc)) return new Uint8Array(0);
+  if (isLeaveJoint(cc) && cc.context === '') return new Uint8Array(0);
   return textEncoder.encode(JSON.stringify({ t: cc.transition, c: cc.changes.map((x) => [x.type, x.nodeId]), x: cc.context }));
 }
 

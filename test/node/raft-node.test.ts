@@ -223,4 +223,28 @@ describe('RaftNode', () => {
     tickAll(12);
     expect(done).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
+
+  it('leaves a joint-explicit configuration when asked with an empty change (its proposal context does not matter)', () => {
+    const { nodes, tickAll, hub } = cluster(3);
+    tickAll(30);
+    const leader = nodes.find((x) => x.node.status().role === 'leader')!;
+    const other = nodes.find((x) => x !== leader)!;
+    let joint: string | undefined;
+    leader.node.proposeConfChange(
+      { transition: 'joint-explicit', changes: [{ type: 'add-learner', nodeId: other.id }] },
+      (e, cs) => (joint = e ? e.message : JSON.stringify(cs)),
+    );
+    hub.flush();
+    tickAll(2);
+    expect(joint).toBeDefined();
+    expect(leader.node.status().config.votersOutgoing.length).toBeGreaterThan(0);
+    let left: string | undefined;
+    leader.node.proposeConfChange({ transition: 'auto', changes: [] }, (e, cs) => (left = e ? e.message : JSON.stringify(cs)));
+    hub.flush();
+    tickAll(2);
+    expect(left).toBeDefined();
+    expect(left).not.toMatch(/refus|error/i);
+    expect(leader.node.status().config.votersOutgoing).toEqual([]);
+    expect(leader.node.status().config.learners).toEqual([other.id]);
+  });
 });
