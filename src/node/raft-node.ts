@@ -219,6 +219,8 @@ export class RaftNode {
   private lastLead: NodeId = NONE;
   /** wasMember: this peer was in the configuration (a later removal stops it). */
   private wasMember = false;
+  /** removedAtTick: when this peer applied its own removal (it stops a little later). */
+  private removedAtTick: number | undefined;
   /** snapJob: the snapshot being encoded in slices, and the followers waiting for it. */
   private snapJob: { enc: SnapshotJob; index: LogIndex; confState: ConfState; waiting: Set<NodeId> } | undefined;
   /** snapshotSentAt: when a MsgSnap went to each follower, to detect lost snapshots. */
@@ -286,6 +288,14 @@ export class RaftNode {
   tick(): void {
     if (this.stopped) return;
     this.nowTick++;
+    if (
+      this.removedAtTick !== undefined &&
+      this.rawNode.raft.state !== 'leader' &&
+      this.nowTick - this.removedAtTick >= 2 * this.rawNode.raft.electionTimeout
+    ) {
+      this.fail(new StoppedError('removed from the cluster'));
+      return;
+    }
     this.rawNode.tick();
     this.expireDeadlines();
     this.checkSnapshots();
@@ -608,8 +618,12 @@ export class RaftNode {
       const [origin, seqStr] = cc.context.split(':');
       if (origin === this.id) this.resolve(Number(seqStr), undefined, this.confState);
       if (!this.isMember(this.id) && this.confState.voters.length > 0 && this.wasMember) {
-        // Removed from the cluster: this peer must not keep participating.
-        this.fail(new StoppedError('removed from the cluster'));
+        // Removed from the cluster: this peer stops, but not at once. A removed leader keeps
+        // leading (taking no proposals) until the new configuration holds its whole log, and
+        // followers may not have learned that its removal committed: stopping now could leave
+        // them unable to apply it (with two voters, the remaining one could never elect itself).
+        // It stops once it no longer leads and an election timeout has passed (see tick).
+        this.removedAtTick ??= this.nowTick;
       }
       this.wasMember = this.isMember(this.id);
       return;

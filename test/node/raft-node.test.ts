@@ -247,4 +247,28 @@ describe('RaftNode', () => {
     expect(leader.node.status().config.votersOutgoing).toEqual([]);
     expect(leader.node.status().config.learners).toEqual([other.id]);
   });
+
+  it('a leader that removes itself from two voters leads until the other has applied the removal, then stops; the other leads on', () => {
+    const { nodes, tickAll, hub } = cluster(2);
+    tickAll(30);
+    const leader = nodes.find((x) => x.node.status().role === 'leader')!;
+    const other = nodes.find((x) => x !== leader)!;
+    let removed: string | undefined;
+    leader.node.proposeConfChange(
+      { transition: 'auto', changes: [{ type: 'remove-node', nodeId: leader.id }] },
+      (e, cs) => (removed = e ? e.message : JSON.stringify(cs)),
+    );
+    // The commit of the removal reaches the leader, but nothing more is delivered.
+    hub.flush();
+    expect(removed).toBeDefined();
+    expect(leader.node.isStopped).toBe(false);
+    tickAll(60);
+    expect(leader.node.isStopped).toBe(true);
+    expect(other.node.status().config.voters).toEqual([other.id]);
+    expect(other.node.status().role).toBe('leader');
+    let answer: unknown;
+    other.node.propose(enc('after'), (e, r) => (answer = e ?? r));
+    hub.flush();
+    expect(answer).toBe(1);
+  });
 });
