@@ -158,6 +158,9 @@ interface PendingRead {
   readonly deadline: number;
 }
 
+/** COMMIT_WRITE_LAG: entries the written commit index may lag behind before it is rewritten. */
+const COMMIT_WRITE_LAG = 1_000;
+
 /**
  * isPending: a storage call returned a write still in flight. Any thenable counts, not only a
  * Promise: the simulator's storage completes its writes at simulated times, synchronously.
@@ -545,15 +548,20 @@ export class RaftNode {
    * the commit index need not be durable (committed entries are durable on a quorum, and a peer
    * that restarts with an older commit index learns the newer one from the leader), so a Ready
    * that only advances it applies at once instead of waiting a transaction (the leader's second
-   * fsync per put). The newest hard state rides along with the next write.
+   * fsync per put).
    */
   private persist(rd: Ready): Pending | undefined {
     const d = this.durableHardState;
     const hs = rd.hardState;
-    const mustSync =
-      rd.entries.length > 0 || rd.snapshot !== undefined || (hs !== undefined && (hs.term !== d.term || hs.vote !== d.vote));
+    const termOrVote = hs !== undefined && (hs.term !== d.term || hs.vote !== d.vote);
+    const mustSync = rd.entries.length > 0 || rd.snapshot !== undefined || termOrVote;
     if (!mustSync) return undefined;
-    const hardState = hs ?? (this.memStorage.hardState.commit !== d.commit ? this.memStorage.hardState : undefined);
+    // The hard state record itself is written only when its term or vote changed, with a
+    // snapshot, or when the written commit index lags far behind (to bound what a restart
+    // replays): one object store fewer in the common transaction.
+    const latest = hs ?? this.memStorage.hardState;
+    const hardState =
+      termOrVote || rd.snapshot !== undefined || latest.commit - d.commit >= COMMIT_WRITE_LAG ? latest : undefined;
     const r = this.cfg.durable.persist({ hardState, entries: rd.entries, snapshot: rd.snapshot });
     if (!isPending(r)) {
       if (hardState) this.durableHardState = hardState;

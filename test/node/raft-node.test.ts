@@ -158,13 +158,13 @@ describe('RaftNode', () => {
     expect(result).toBe(1);
     // The leader wrote the entry once; learning that it committed cost no second write.
     expect(leader.durable.writes.map((w) => w.entries.length)).toEqual([1]);
-    const written = leader.durable.writes[0]!;
-    const committed = leader.node.status().commitIndex;
-    expect(written.hardState?.commit ?? leader.durable.ms.hardState.commit).toBeLessThan(committed);
-    // The next write that must happen anyway carries the newer commit index.
+    // The hard state record is written only when its term or vote changes (or the written
+    // commit index lags far behind): the entry's write carries none.
+    expect(leader.durable.writes[0]!.hardState).toBeUndefined();
     leader.node.propose(enc('q'), () => {});
     hub.flush();
-    expect(leader.durable.writes[1]!.hardState?.commit).toBeGreaterThanOrEqual(committed);
+    expect(leader.durable.writes.map((w) => w.entries.length)).toEqual([1, 1]);
+    expect(leader.durable.writes[1]!.hardState).toBeUndefined();
 
     // A follower restarted from a durable commit older than what it applied re-applies from
     // there once the leader tells it the commit index: nothing is lost or applied twice.
@@ -182,7 +182,7 @@ describe('RaftNode', () => {
     expect(applier.items).toEqual(['p', 'q']);
   });
 
-  it('raises the durable commit index before it stores a snapshot past it', () => {
+  it('restarts from a snapshot past its written commit index (everything up to a snapshot is committed)', () => {
     const { nodes, tickAll, hub } = cluster(3, { snapshotEntries: 5 });
     tickAll(30);
     const leader = nodes.find((x) => x.node.status().role === 'leader')!;
@@ -191,11 +191,19 @@ describe('RaftNode', () => {
       hub.flush();
     }
     tickAll(2);
-    for (const x of nodes) {
-      const snapIndex = x.durable.ms.snapshot().metadata.index;
-      expect(snapIndex).toBeGreaterThan(0);
-      expect(x.durable.ms.hardState.commit).toBeGreaterThanOrEqual(snapIndex);
-    }
+    const f = nodes.find((x) => x !== leader)!;
+    const snapIndex = f.durable.ms.snapshot().metadata.index;
+    expect(snapIndex).toBeGreaterThan(f.durable.ms.hardState.commit);
+    f.node.stop();
+    const applier = new ListApplier();
+    const restarted = new RaftNode(
+      { id: f.id, durable: f.durable, transport: hub.transport(f.id), applier, rng: new SeededRng(3), snapshotEntries: 5 },
+      f.durable.load(),
+    );
+    nodes[nodes.indexOf(f)] = { ...f, node: restarted, applier };
+    expect(restarted.status().commitIndex).toBeGreaterThanOrEqual(snapIndex);
+    tickAll(3);
+    expect(applier.items).toEqual(leader.applier.items);
   });
 
   it('keeps one read index request in flight: reads made meanwhile share the next, and a lost one is covered by a later one', () => {
