@@ -83,6 +83,13 @@ export interface RaftNodeConfig {
   readonly snapshotEntries?: number;
   /** snapshotCatchUpEntries: entries kept before a snapshot's index for slow followers. */
   readonly snapshotCatchUpEntries?: number;
+  /**
+   * commitWriteTicks: a commit index learned without entries to write (the last batch's) is
+   * written alone once this many ticks passed without a write carrying it (default 4).
+   * Restarting, a peer applies up to the written commit index at once and the rest when its
+   * leader tells it.
+   */
+  readonly commitWriteTicks?: number;
   /** testing: mutants for the simulator ('stale-read' answers reads without ReadIndex). */
   readonly mutant?: 'stale-read';
   /**
@@ -108,6 +115,7 @@ export const raftNodeDefaults = {
   requestTimeoutTicks: 100,
   snapshotEntries: 10_000,
   snapshotCatchUpEntries: 1_000,
+  commitWriteTicks: 4,
 } as const;
 
 /** MemberStatus is one member as this peer sees it. */
@@ -157,9 +165,6 @@ interface PendingRead {
   readonly cb: Callback<void>;
   readonly deadline: number;
 }
-
-/** COMMIT_WRITE_LAG: entries the written commit index may lag behind before it is rewritten. */
-const COMMIT_WRITE_LAG = 1_000;
 
 /**
  * isPending: a storage call returned a write still in flight. Any thenable counts, not only a
@@ -222,6 +227,10 @@ export class RaftNode {
   private lastLead: NodeId = NONE;
   /** wasMember: this peer was in the configuration (a later removal stops it). */
   private wasMember = false;
+  /** lastCommitWriteTick: when a write last carried the hard state (see persist). */
+  private lastCommitWriteTick = 0;
+  /** commitWriteTicks: how long the written commit index may lag (RaftNodeConfig). */
+  private readonly commitWriteTicks: number;
   /** removedAtTick: when this peer applied its own removal (it stops a little later). */
   private removedAtTick: number | undefined;
   /** snapJob: the snapshot being encoded in slices, and the followers waiting for it. */
@@ -247,6 +256,7 @@ export class RaftNode {
     this.requestTimeoutTicks = cfg.requestTimeoutTicks ?? raftNodeDefaults.requestTimeoutTicks;
     this.snapshotEntries = cfg.snapshotEntries ?? raftNodeDefaults.snapshotEntries;
     this.snapshotCatchUpEntries = cfg.snapshotCatchUpEntries ?? raftNodeDefaults.snapshotCatchUpEntries;
+    this.commitWriteTicks = cfg.commitWriteTicks ?? raftNodeDefaults.commitWriteTicks;
     this.seq = cfg.rng.intn(2 ** 31) * 2 ** 21;
 
     // Rebuild the core's view and the state machine: snapshot, then the log after it.
@@ -300,6 +310,7 @@ export class RaftNode {
       return;
     }
     this.rawNode.tick();
+    this.flushCommit();
     this.expireDeadlines();
     this.checkSnapshots();
     this.drive();
@@ -500,6 +511,33 @@ export class RaftNode {
     }
   }
 
+  /** commitWriteDue: the written commit index is older than commitWriteTicks. */
+  private commitWriteDue(): boolean {
+    return this.nowTick - this.lastCommitWriteTick >= this.commitWriteTicks;
+  }
+
+  /**
+   * flushCommit writes a commit index that has been lagging for commitWriteTicks while no write
+   * carried it (an idle node after its last batch): one small transaction, which the Ready loop
+   * does not wait for (storage runs it before any later write).
+   */
+  private flushCommit(): void {
+    const latest = this.memStorage.hardState;
+    if (this.persisting || latest.commit <= this.durableHardState.commit || !this.commitWriteDue()) return;
+    this.lastCommitWriteTick = this.nowTick;
+    const done = (): void => {
+      if (latest.commit > this.durableHardState.commit && latest.term === this.durableHardState.term)
+        this.durableHardState = { ...this.durableHardState, commit: latest.commit };
+    };
+    try {
+      const w = this.cfg.durable.persist({ hardState: latest, entries: [] });
+      if (isPending(w)) w.then(done, (err: unknown) => this.fail(err));
+      else done();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
   /**
    * sendableBeforePersist: what of a Ready may leave before its write is durable. A leader's
    * messages (thesis §10.2.1: it counts its own acknowledgement only in a later Ready, after this
@@ -556,12 +594,10 @@ export class RaftNode {
     const termOrVote = hs !== undefined && (hs.term !== d.term || hs.vote !== d.vote);
     const mustSync = rd.entries.length > 0 || rd.snapshot !== undefined || termOrVote;
     if (!mustSync) return undefined;
-    // The hard state record itself is written only when its term or vote changed, with a
-    // snapshot, or when the written commit index lags far behind (to bound what a restart
-    // replays): one object store fewer in the common transaction.
-    const latest = hs ?? this.memStorage.hardState;
-    const hardState =
-      termOrVote || rd.snapshot !== undefined || latest.commit - d.commit >= COMMIT_WRITE_LAG ? latest : undefined;
+    // The newest commit index rides along (a reloaded tab shows at once what it had applied);
+    // one that no write carries is written alone once idle (flushCommit).
+    const hardState = hs ?? (this.memStorage.hardState.commit !== d.commit ? this.memStorage.hardState : undefined);
+    if (hardState) this.lastCommitWriteTick = this.nowTick;
     const r = this.cfg.durable.persist({ hardState, entries: rd.entries, snapshot: rd.snapshot });
     if (!isPending(r)) {
       if (hardState) this.durableHardState = hardState;
