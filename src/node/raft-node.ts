@@ -227,6 +227,8 @@ export class RaftNode {
   private lastLead: NodeId = NONE;
   /** wasMember: this peer was in the configuration (a later removal stops it). */
   private wasMember = false;
+  /** commitFlushScheduled: a flushCommit is scheduled (scheduleCommitFlush). */
+  private commitFlushScheduled = false;
   /** lastCommitWriteTick: when a write last carried the hard state (see persist). */
   private lastCommitWriteTick = 0;
   /** commitWriteTicks: how long the written commit index may lag (RaftNodeConfig). */
@@ -472,7 +474,8 @@ export class RaftNode {
   // ---------------------------------------------------------------- the Ready loop
 
   private drive(): void {
-    if (this.stopped || this.persisting || this.driving) return;
+    if (this.stopped || this.driving) return;
+    if (this.persisting) return this.sendVoteRequestsNow();
     this.driving = true;
     try {
       this.submitBatched();
@@ -503,6 +506,7 @@ export class RaftNode {
         }
         this.afterPersist(rd, sendLater, 0);
         this.requestReads();
+        this.scheduleCommitFlush();
       }
     } catch (err) {
       this.fail(err);
@@ -511,19 +515,33 @@ export class RaftNode {
     }
   }
 
+  /** scheduleCommitFlush: after a Ready that wrote nothing, flush its commit index soon. */
+  private scheduleCommitFlush(): void {
+    const schedule = this.cfg.schedule;
+    if (!schedule || this.commitFlushScheduled || this.persisting) return;
+    if (this.memStorage.hardState.commit <= this.durableHardState.commit) return;
+    this.commitFlushScheduled = true;
+    schedule(() => {
+      this.commitFlushScheduled = false;
+      this.flushCommit(true);
+    });
+  }
+
   /** commitWriteDue: the written commit index is older than commitWriteTicks. */
   private commitWriteDue(): boolean {
     return this.nowTick - this.lastCommitWriteTick >= this.commitWriteTicks;
   }
 
   /**
-   * flushCommit writes a commit index that has been lagging for commitWriteTicks while no write
-   * carried it (an idle node after its last batch): one small transaction, which the Ready loop
-   * does not wait for (storage runs it before any later write).
+   * flushCommit writes a commit index that no write carried (an idle node after its last batch):
+   * one small transaction, which the Ready loop does not wait for (storage runs it before any
+   * later write). With a scheduler it runs in the task after such a Ready, unless a write has
+   * started meanwhile (which carries it); without one, once it has lagged commitWriteTicks.
    */
-  private flushCommit(): void {
+  private flushCommit(now = false): void {
     const latest = this.memStorage.hardState;
-    if (this.persisting || latest.commit <= this.durableHardState.commit || !this.commitWriteDue()) return;
+    if (this.stopped || this.persisting || latest.commit <= this.durableHardState.commit) return;
+    if (!now && !this.commitWriteDue()) return;
     this.lastCommitWriteTick = this.nowTick;
     const done = (): void => {
       if (latest.commit > this.durableHardState.commit && latest.term === this.durableHardState.term)
@@ -536,6 +554,21 @@ export class RaftNode {
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /**
+   * sendVoteRequestsNow sends the vote requests the core queued while a write is in flight,
+   * instead of after it (a peer told to campaign by a leader handing over is often mid-write).
+   * They may leave before anything is durable, for the reason sendableBeforePersist gives: the
+   * candidate's own vote is in a later Ready, written before it can act as leader.
+   */
+  private sendVoteRequestsNow(): void {
+    const r = this.rawNode.raft;
+    const isVoteRequest = (m: Message) => m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote;
+    if (!r.msgs.some(isVoteRequest)) return;
+    const now = r.msgs.filter(isVoteRequest);
+    r.msgs = r.msgs.filter((m) => !isVoteRequest(m));
+    this.send(now);
   }
 
   /**
@@ -595,7 +628,7 @@ export class RaftNode {
     const mustSync = rd.entries.length > 0 || rd.snapshot !== undefined || termOrVote;
     if (!mustSync) return undefined;
     // The newest commit index rides along (a reloaded tab shows at once what it had applied);
-    // one that no write carries is written alone once idle (flushCommit).
+    // one that no write carries is written alone soon after (flushCommit).
     const hardState = hs ?? (this.memStorage.hardState.commit !== d.commit ? this.memStorage.hardState : undefined);
     if (hardState) this.lastCommitWriteTick = this.nowTick;
     const r = this.cfg.durable.persist({ hardState, entries: rd.entries, snapshot: rd.snapshot });

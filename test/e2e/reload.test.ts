@@ -29,7 +29,14 @@ test('a reloaded tab resumes with its identity and data and catches up (follower
     const target = which === 'leader' ? current : pages.find((p) => p !== current)!;
     const writer = pages.find((p) => p !== target)!;
     const id = await peerIdOf(target);
-    const before = await status(target);
+    // The target has applied the writes it is to show after its reload.
+    const { commitIndex } = await status(current);
+    const before = await waitFor(
+      `the ${which} to apply index ${commitIndex}`,
+      () => status(target),
+      (st) => st.appliedIndex >= commitIndex,
+      10_000,
+    );
 
     // Writes go on in another tab while the target reloads. When the leader reloads, a put the
     // writer forwarded to it just before may be lost with it and fail only at the request

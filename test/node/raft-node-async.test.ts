@@ -139,6 +139,37 @@ describe('RaftNode with asynchronous storage', () => {
   });
 });
 
+describe('RaftNode elections while a write is in flight', () => {
+  it('a peer told to campaign mid-write sends its vote requests at once; it leads only after its vote is written', () => {
+    const { hub, leader, followers } = cluster(3);
+    // Both followers are in the middle of a write when the leader's tab closes and hands over.
+    for (const f of followers) f.durable.hold = true;
+    leader.node.propose(enc('w'), () => {});
+    hub.flush();
+    for (const f of followers) expect(f.durable.pending.length).toBeGreaterThan(0);
+    hub.sent = [];
+    leader.node.stop({ handOver: true });
+    hub.flush();
+    const timeoutNow = hub.sent.find((m) => m.type === 'MsgTimeoutNow');
+    expect(timeoutNow).toBeDefined();
+    const target = followers.find((f) => f.id === timeoutNow!.to)!;
+    const other = followers.find((f) => f !== target)!;
+    // Its vote requests left at once, although its write is still in flight.
+    const votes = hub.sent.filter((m) => m.type === 'MsgVote' && m.from === target.id);
+    expect(votes.map((m) => m.to).sort()).toEqual([leader.id, other.id].sort());
+    expect(target.node.status().role).not.toBe('leader');
+    // It acts as leader only once its term and vote are durable.
+    expect(hub.sent.some((m) => m.type === 'MsgApp' && m.from === target.id)).toBe(false);
+    for (const f of followers) {
+      f.durable.hold = false;
+      f.durable.land();
+    }
+    hub.flush();
+    expect(target.durable.disk.load().hardState.vote).toBe(target.id);
+    expect(target.node.status().role).toBe('leader');
+  });
+});
+
 describe('RaftNode snapshots encoded in slices', () => {
   /** A list state machine whose snapshot takes one step per item. */
   class SlicedApplier extends ListApplier {
