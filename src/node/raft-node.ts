@@ -475,7 +475,7 @@ export class RaftNode {
 
   private drive(): void {
     if (this.stopped || this.driving) return;
-    if (this.persisting) return this.sendVoteRequestsNow();
+    if (this.persisting) return this.sendWhileWriting();
     this.driving = true;
     try {
       this.submitBatched();
@@ -557,17 +557,28 @@ export class RaftNode {
   }
 
   /**
-   * sendVoteRequestsNow sends the vote requests the core queued while a write is in flight,
-   * instead of after it (a peer told to campaign by a leader handing over is often mid-write).
-   * They may leave before anything is durable, for the reason sendableBeforePersist gives: the
-   * candidate's own vote is in a later Ready, written before it can act as leader.
+   * sendWhileWriting sends, while a write is in flight, what cannot wait for it: vote requests
+   * (a peer told to campaign by a leader handing over is often mid-write; they may leave before
+   * anything is durable, for the reason sendableBeforePersist gives), and a leader's heartbeats,
+   * so that a slow write (IndexedDB can stall for longer than an election timeout) does not make
+   * its followers elect another. A heartbeat here carries at most the leader's durable last
+   * index as its commit index: the core may count the leader's own, not yet written,
+   * acknowledgement, and a learner told so could apply an entry the leader can still lose.
    */
-  private sendVoteRequestsNow(): void {
+  private sendWhileWriting(): void {
     const r = this.rawNode.raft;
-    const isVoteRequest = (m: Message) => m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote;
-    if (!r.msgs.some(isVoteRequest)) return;
-    const now = r.msgs.filter(isVoteRequest);
-    r.msgs = r.msgs.filter((m) => !isVoteRequest(m));
+    if (r.msgs.length === 0) return;
+    const leads = r.state === 'leader' && r.term === this.durableHardState.term && r.vote === this.durableHardState.vote;
+    const durableLast = r.raftLog.unstable.offset - 1;
+    const now: Message[] = [];
+    const later: Message[] = [];
+    for (const m of r.msgs) {
+      if (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) now.push(m);
+      else if (leads && m.type === MessageType.MsgHeartbeat) now.push(m.commit > durableLast ? { ...m, commit: logIndex(durableLast) } : m);
+      else later.push(m);
+    }
+    if (now.length === 0) return;
+    r.msgs = later;
     this.send(now);
   }
 

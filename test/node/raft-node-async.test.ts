@@ -170,6 +170,32 @@ describe('RaftNode elections while a write is in flight', () => {
   });
 });
 
+describe('RaftNode leader during a long write', () => {
+  it('keeps sending heartbeats, with a commit index no higher than its durable log, so followers elect no one', () => {
+    const { hub, leader, followers } = cluster(3);
+    const term = leader.node.status().term;
+    leader.durable.hold = true;
+    leader.node.propose(enc('slow'), () => {});
+    hub.flush(); // followers write and acknowledge; the leader's own write stays in flight
+    const durableLast = leader.durable.disk.load().entries.at(-1)!.index;
+    expect(leader.node.status().commitIndex).toBeGreaterThan(durableLast);
+    hub.sent = [];
+    // Several election timeouts pass with the write still in flight.
+    for (let t = 0; t < 40; t++) {
+      for (const x of [leader, ...followers]) x.node.tick();
+      hub.flush();
+    }
+    const beats = hub.sent.filter((m) => m.type === 'MsgHeartbeat' && m.from === leader.id);
+    expect(beats.length).toBeGreaterThan(10);
+    for (const m of beats) expect(m.commit).toBeLessThanOrEqual(durableLast);
+    for (const x of [leader, ...followers]) expect(x.node.status().term).toBe(term);
+    expect(leader.node.status().role).toBe('leader');
+    leader.durable.hold = false;
+    leader.durable.land();
+    hub.flush();
+  });
+});
+
 describe('RaftNode snapshots encoded in slices', () => {
   /** A list state machine whose snapshot takes one step per item. */
   class SlicedApplier extends ListApplier {
