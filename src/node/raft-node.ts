@@ -179,6 +179,11 @@ interface Pending {
   then(ok: () => void, fail: (err: unknown) => void): unknown;
 }
 
+/** isVoteRequest: MsgVote or MsgPreVote, which may leave before anything is durable. */
+function isVoteRequest(m: Message): boolean {
+  return m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote;
+}
+
 function namesPeer(cs: ConfState, id: NodeId): boolean {
   return cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id);
 }
@@ -241,8 +246,8 @@ export class RaftNode {
   private readonly snapshotSentAt = new Map<NodeId, number>();
   /**
    * durableHardState is the hard state storage holds. A Ready whose hard state differs from it
-   * only in the commit index is not written on its own (see persist); the newer commit index goes
-   * with the next write that must happen anyway.
+   * only in the commit index is not waited for (see persist): the newer commit index goes with
+   * the next write, or alone soon after (flushCommit).
    */
   private durableHardState: HardState;
 
@@ -483,12 +488,11 @@ export class RaftNode {
       while (!this.stopped && !this.persisting && this.rawNode.hasReady()) {
         const rd = this.rawNode.ready();
         this.noteRole();
-        const sendNow = this.sendableBeforePersist(rd);
+        const [sendNow, sendLater] = this.splitBeforePersist(rd);
         // Start the write first (the disk works while we encode and send), then send what may
         // go before it is durable; the rest goes after the write, in afterPersist.
         const pending = this.persist(rd);
         this.send(sendNow);
-        const sendLater = sendNow.length === rd.messages.length ? [] : rd.messages.filter((m) => !sendNow.includes(m));
         if (pending) {
           this.persisting = true;
           // While the write is in flight, apply what needs nothing from it (see applyEarly).
@@ -568,12 +572,12 @@ export class RaftNode {
   private sendWhileWriting(): void {
     const r = this.rawNode.raft;
     if (r.msgs.length === 0) return;
-    const leads = r.state === 'leader' && r.term === this.durableHardState.term && r.vote === this.durableHardState.vote;
+    const leads = r.state === 'leader' && !this.termOrVoteNotDurable(r.hardState());
     const durableLast = r.raftLog.unstable.offset - 1;
     const now: Message[] = [];
     const later: Message[] = [];
     for (const m of r.msgs) {
-      if (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) now.push(m);
+      if (isVoteRequest(m)) now.push(m);
       else if (leads && m.type === MessageType.MsgHeartbeat) now.push(m.commit > durableLast ? { ...m, commit: logIndex(durableLast) } : m);
       else later.push(m);
     }
@@ -583,20 +587,27 @@ export class RaftNode {
   }
 
   /**
-   * sendableBeforePersist: what of a Ready may leave before its write is durable. A leader's
-   * messages (thesis §10.2.1: it counts its own acknowledgement only in a later Ready, after this
-   * write), and vote requests (MsgVote, MsgPreVote: a candidate's own vote counts only once this
-   * write is durable, since it can act as leader only in a later Ready; etcd-io/raft sends them
-   * early too, holding back only MsgAppResp, MsgVoteResp and MsgPreVoteResp). Not a leader's
-   * messages when its term or vote is not yet durable (a lone voter elected in this very Ready):
-   * after a crash it could lead the same term again with other entries at the same indexes.
+   * splitBeforePersist splits a Ready's messages into what may leave before its write is durable
+   * and what must wait. Before: a leader's messages (thesis §10.2.1: it counts its own
+   * acknowledgement only in a later Ready, after this write), and vote requests (a candidate's
+   * own vote counts only once this write is durable, since it can act as leader only in a later
+   * Ready; etcd-io/raft sends them early too, holding back only MsgAppResp, MsgVoteResp and
+   * MsgPreVoteResp). Not a leader's messages when its term or vote is not yet durable (a lone
+   * voter elected in this very Ready): after a crash it could lead the same term again with other
+   * entries at the same indexes.
    */
-  private sendableBeforePersist(rd: Ready): readonly Message[] {
+  private splitBeforePersist(rd: Ready): [now: readonly Message[], later: readonly Message[]] {
+    if (this.rawNode.raft.state === 'leader' && !this.termOrVoteNotDurable(rd.hardState)) return [rd.messages, []];
+    const now: Message[] = [];
+    const later: Message[] = [];
+    for (const m of rd.messages) (isVoteRequest(m) ? now : later).push(m);
+    return [now, later];
+  }
+
+  /** termOrVoteNotDurable: `hs` has a term or vote that storage does not hold yet. */
+  private termOrVoteNotDurable(hs: HardState | undefined): boolean {
     const d = this.durableHardState;
-    const hs = rd.hardState;
-    const termOrVoteChanges = hs !== undefined && (hs.term !== d.term || hs.vote !== d.vote);
-    if (this.rawNode.raft.state === 'leader' && !termOrVoteChanges) return rd.messages;
-    return rd.messages.filter((m) => m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote);
+    return hs !== undefined && (hs.term !== d.term || hs.vote !== d.vote);
   }
 
   /**
@@ -635,8 +646,7 @@ export class RaftNode {
   private persist(rd: Ready): Pending | undefined {
     const d = this.durableHardState;
     const hs = rd.hardState;
-    const termOrVote = hs !== undefined && (hs.term !== d.term || hs.vote !== d.vote);
-    const mustSync = rd.entries.length > 0 || rd.snapshot !== undefined || termOrVote;
+    const mustSync = rd.entries.length > 0 || rd.snapshot !== undefined || this.termOrVoteNotDurable(hs);
     if (!mustSync) return undefined;
     // The newest commit index rides along (a reloaded tab shows at once what it had applied);
     // one that no write carries is written alone soon after (flushCommit).
