@@ -122,7 +122,7 @@ describe('generated histories', () => {
         expect(plain.verdict, plain.explanation).toBe('ok');
         expect(verifyWitness(g.history, plain.linearization ?? [])).toBeNull();
       }),
-      { numRuns: 200 },
+      { numRuns: 200, seed: 101 },
     );
     expect(unknowns).toBeGreaterThan(50); // the generator does exercise unknown outcomes
   }, 120_000);
@@ -139,7 +139,7 @@ describe('generated histories', () => {
         expect(pruned.unplaced).toContain(m.victim);
         expect(checkHistory(m.history, { pruning: false }).verdict).toBe('violation');
       }),
-      { numRuns: 200 },
+      { numRuns: 200, seed: 102 },
     );
     expect(mutated).toBeGreaterThan(100);
   }, 120_000);
@@ -154,7 +154,7 @@ describe('generated histories', () => {
         expect(checkHistory(m).verdict).toBe('violation');
         expect(checkHistory(m, { pruning: false }).verdict).toBe('violation');
       }),
-      { numRuns: 200 },
+      { numRuns: 200, seed: 103 },
     );
     expect(mutated).toBeGreaterThan(100);
   }, 120_000);
@@ -169,7 +169,7 @@ describe('generated histories', () => {
         expect(checkHistory(m).verdict).toBe('violation');
         expect(checkHistory(m, { pruning: false }).verdict).toBe('violation');
       }),
-      { numRuns: 200 },
+      { numRuns: 200, seed: 104 },
     );
     expect(mutated).toBeGreaterThan(100);
   }, 120_000);
